@@ -1,0 +1,117 @@
+"""
+COCO instances datasets with their input checked before use.
+
+detectron2's ``load_coco_json`` trusts its input: a JSON that is not COCO fails deep inside
+pycocotools, a missing image fails only when a worker reads it, and a degenerate box trains as
+garbage. ``load_checked_coco_json`` checks the file first and raises ``DatasetError`` naming the
+file, the field and the value.
+"""
+import json
+import logging
+import math
+import os
+
+from detectron2.data import DatasetCatalog, MetadataCatalog
+from detectron2.data.datasets import load_coco_json
+
+from .declared import DATASET_TYPE_REGISTRY, declared_paths
+from .errors import DatasetError
+
+__all__ = ["check_coco_json", "load_checked_coco_json", "register_checked_coco_instances"]
+
+logger = logging.getLogger(__name__)
+
+_MAX_LISTED = 5
+
+
+def _require_list(data, field, json_file):
+    if not isinstance(data.get(field), list):
+        raise DatasetError(
+            f"{json_file}: not a COCO instances file: top-level field '{field}' is "
+            f"{'missing' if field not in data else type(data[field]).__name__ + ', not a list'}. "
+            "A COCO instances JSON holds the lists 'images', 'annotations' and 'categories'."
+        )
+    return data[field]
+
+
+def _check_bbox(bbox, ann, json_file):
+    if not (isinstance(bbox, list) and len(bbox) == 4 and all(isinstance(v, (int, float)) for v in bbox)):
+        raise DatasetError(f"{json_file}: annotation id={ann.get('id')}: field 'bbox' = {bbox!r} is not "
+                           "[x, y, width, height] with 4 numbers.")
+    if not all(math.isfinite(v) for v in bbox) or bbox[2] <= 0 or bbox[3] <= 0:
+        raise DatasetError(f"{json_file}: annotation id={ann.get('id')} (image_id={ann.get('image_id')}): "
+                           f"field 'bbox' = {bbox!r} is degenerate (width and height must be finite and > 0). "
+                           "Fix or remove this annotation.")
+
+
+def check_coco_json(json_file, image_root):
+    """
+    Check that `json_file` is a COCO instances file whose annotations and images are usable.
+
+    Raises DatasetError on: a missing file or image root, invalid JSON, a missing top-level list,
+    an image without id/file_name/height/width, an annotation whose image_id or category_id is not
+    declared, a degenerate bbox, image files that do not exist under `image_root`.
+    """
+    if not os.path.isfile(json_file):
+        raise DatasetError(f"{json_file}: annotation file does not exist. Check the JSON_FILE path.")
+    if not os.path.isdir(image_root):
+        raise DatasetError(f"{image_root}: image root is not a directory. Check the IMAGE_ROOT path.")
+    try:
+        with open(json_file) as f:
+            data = json.load(f)
+    except (UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise DatasetError(f"{json_file}: not valid JSON ({e}).") from e
+    if not isinstance(data, dict):
+        raise DatasetError(f"{json_file}: not a COCO instances file: the top level is a "
+                           f"{type(data).__name__}, not an object with 'images', 'annotations', 'categories'.")
+    images = _require_list(data, "images", json_file)
+    annotations = _require_list(data, "annotations", json_file)
+    categories = _require_list(data, "categories", json_file)
+
+    category_ids = {c.get("id") for c in categories if isinstance(c, dict)}
+    if not categories or None in category_ids:
+        raise DatasetError(f"{json_file}: field 'categories' must be a non-empty list of objects with 'id' and 'name'.")
+    image_ids = set()
+    for image in images:
+        missing = [k for k in ("id", "file_name", "height", "width") if not isinstance(image, dict) or k not in image]
+        if missing:
+            raise DatasetError(f"{json_file}: image entry {image!r:.200} lacks field(s) {missing}.")
+        image_ids.add(image["id"])
+    for ann in annotations:
+        if ann.get("category_id") not in category_ids:
+            raise DatasetError(
+                f"{json_file}: annotation id={ann.get('id')}: field 'category_id' = {ann.get('category_id')!r} "
+                f"is not among the ids in 'categories' ({sorted(category_ids)}). Fix the annotation or add the category."
+            )
+        if ann.get("image_id") not in image_ids:
+            raise DatasetError(f"{json_file}: annotation id={ann.get('id')}: field 'image_id' = "
+                               f"{ann.get('image_id')!r} is not the id of any entry in 'images'.")
+        _check_bbox(ann.get("bbox"), ann, json_file)
+
+    missing_files = [im["file_name"] for im in images
+                     if not os.path.isfile(os.path.join(image_root, im["file_name"]))]
+    if missing_files:
+        raise DatasetError(
+            f"{json_file}: {len(missing_files)} of {len(images)} images named in field 'file_name' do not exist "
+            f"under {image_root}, e.g. {missing_files[:_MAX_LISTED]}. Check IMAGE_ROOT or the file names."
+        )
+
+
+def load_checked_coco_json(json_file, image_root, dataset_name):
+    """``check_coco_json``, then detectron2's ``load_coco_json``: list[dict] in detectron2's format."""
+    check_coco_json(json_file, image_root)
+    return load_coco_json(json_file, image_root, dataset_name)
+
+
+def register_checked_coco_instances(name, metadata, json_file, image_root):
+    """Like detectron2's ``register_coco_instances``, with the input checked when first loaded."""
+    DatasetCatalog.register(name, lambda: load_checked_coco_json(json_file, image_root, name))
+    MetadataCatalog.get(name).set(json_file=json_file, image_root=image_root, **{"evaluator_type": "coco", **metadata})
+
+
+@DATASET_TYPE_REGISTRY.register()
+def coco(name, entry):
+    """DATASETS.REGISTER type "coco": JSON_FILE, IMAGE_ROOT, optional EVALUATOR_TYPE (default "coco")."""
+    paths = declared_paths(name, entry, required=("JSON_FILE", "IMAGE_ROOT"), optional=("EVALUATOR_TYPE",))
+    register_checked_coco_instances(name, {"evaluator_type": paths.get("EVALUATOR_TYPE", "coco")},
+                                    paths["JSON_FILE"], paths["IMAGE_ROOT"])
