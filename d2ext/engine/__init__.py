@@ -1,0 +1,2 @@
+from .setup import load_config, resolve_device, setup
+from .trainer import Trainer

@@ -1,0 +1,50 @@
+"""Config set-up shared by every entry point (train_net, demo, visualize_data)."""
+import logging
+
+import torch
+from detectron2.engine import default_setup
+
+from ..config import get_cfg
+from ..data import register_declared_datasets
+
+__all__ = ["load_config", "resolve_device", "setup"]
+
+logger = logging.getLogger(__name__)
+
+
+def resolve_device(cfg):
+    """
+    Make the config runnable on this machine (in place, before freezing): MODEL.DEVICE "auto"
+    becomes "cuda" or "cpu", and mixed precision (detectron2's AMPTrainer needs CUDA) is turned off
+    on CPU with a warning instead of failing.
+    """
+    if cfg.MODEL.DEVICE == "auto":
+        cfg.MODEL.DEVICE = "cuda" if torch.cuda.is_available() else "cpu"
+    if cfg.SOLVER.AMP.ENABLED and not cfg.MODEL.DEVICE.startswith("cuda"):
+        logger.warning(f"SOLVER.AMP.ENABLED is set but MODEL.DEVICE is {cfg.MODEL.DEVICE}: training in fp32.")
+        cfg.SOLVER.AMP.ENABLED = False
+
+
+def load_config(config_file, opts=()):
+    """
+    The frozen, runnable config of `config_file` with `opts` (KEY VALUE ...) applied; the datasets
+    it declares are registered in this process.
+    """
+    cfg = get_cfg()
+    cfg.merge_from_file(config_file)
+    cfg.merge_from_list(list(opts))
+    resolve_device(cfg)
+    cfg.freeze()
+    register_declared_datasets(cfg)
+    return cfg
+
+
+def setup(args):
+    """
+    ``load_config`` for a training or evaluation run (``args.config_file``, ``args.opts``), plus
+    detectron2's default_setup: logging, seeds, the config saved in OUTPUT_DIR. Every process of a
+    launch() job calls it, so config-declared datasets exist in each of them.
+    """
+    cfg = load_config(args.config_file, args.opts)
+    default_setup(cfg, args)
+    return cfg

@@ -1,0 +1,81 @@
+"""detectron2's DefaultTrainer with d2ext's mapper and evaluator dispatch, on CPU as on CUDA."""
+import logging
+import os
+import weakref
+
+from detectron2.checkpoint import DetectionCheckpointer
+from detectron2.data import build_detection_test_loader, build_detection_train_loader
+from detectron2.engine import AMPTrainer, DefaultTrainer, SimpleTrainer, TrainerBase, create_ddp_model
+from detectron2.utils import comm
+from detectron2.utils.events import get_event_storage
+from detectron2.utils.logger import setup_logger
+
+from ..data import build_mapper
+from ..evaluation import build_evaluator
+from ..utils.file_io import atomic_write_json
+
+__all__ = ["Trainer"]
+
+
+class Trainer(DefaultTrainer):
+    """
+    DefaultTrainer whose model, loaders and evaluators follow the config:
+
+    * the dataset mapper is ``cfg.INPUT.DATASET_MAPPER`` (d2ext.data.MAPPER_REGISTRY);
+    * the evaluator follows each test dataset's ``evaluator_type`` (d2ext.evaluation.EVALUATOR_REGISTRY);
+    * several CPU processes (``--num-gpus N`` without CUDA) train with DDP over gloo;
+    * evaluation results are also written to ``OUTPUT_DIR/evaluation_results.json``.
+    """
+
+    def __init__(self, cfg):
+        # DefaultTrainer.__init__ hard-codes DDP on the local GPU (device_ids=[local_rank]), which
+        # DistributedDataParallel refuses for a CPU model; the rest is DefaultTrainer's construction.
+        TrainerBase.__init__(self)
+        if not logging.getLogger("detectron2").isEnabledFor(logging.INFO):
+            setup_logger()
+        cfg = self.auto_scale_workers(cfg, comm.get_world_size())
+        model = self.build_model(cfg)
+        optimizer = self.build_optimizer(cfg, model)
+        data_loader = self.build_train_loader(cfg)
+        on_cuda = cfg.MODEL.DEVICE.startswith("cuda")
+        model = create_ddp_model(model, broadcast_buffers=False,
+                                 device_ids=[comm.get_local_rank()] if on_cuda else None)
+        self._trainer = self.build_inner_trainer(cfg, model, data_loader, optimizer)
+        self.scheduler = self.build_lr_scheduler(cfg, optimizer)
+        self.checkpointer = DetectionCheckpointer(model, cfg.OUTPUT_DIR, trainer=weakref.proxy(self))
+        self.start_iter = 0
+        self.max_iter = cfg.SOLVER.MAX_ITER
+        self.cfg = cfg
+        self.register_hooks(self.build_hooks())
+
+    @classmethod
+    def build_inner_trainer(cls, cfg, model, data_loader, optimizer):
+        """The loop that runs one iteration: detectron2's AMPTrainer when AMP is on, else SimpleTrainer."""
+        return (AMPTrainer if cfg.SOLVER.AMP.ENABLED else SimpleTrainer)(model, data_loader, optimizer)
+
+    @classmethod
+    def build_train_loader(cls, cfg):
+        return build_detection_train_loader(cfg, mapper=build_mapper(cfg, is_train=True))
+
+    @classmethod
+    def build_test_loader(cls, cfg, dataset_name):
+        return build_detection_test_loader(cfg, dataset_name, mapper=build_mapper(cfg, is_train=False))
+
+    @classmethod
+    def build_evaluator(cls, cfg, dataset_name, output_folder=None):
+        output_folder = output_folder or os.path.join(cfg.OUTPUT_DIR, "inference", dataset_name)
+        return build_evaluator(cfg, dataset_name, output_folder)
+
+    @classmethod
+    def test(cls, cfg, model, evaluators=None):
+        results = super().test(cfg, model, evaluators)
+        if comm.is_main_process():
+            # DefaultTrainer.test unwraps the results of a single test dataset; the file always keys by dataset.
+            per_dataset = {cfg.DATASETS.TEST[0]: results} if len(cfg.DATASETS.TEST) == 1 else results
+            try:
+                iteration = get_event_storage().iter
+            except AssertionError:  # --eval-only: no training storage
+                iteration = None
+            atomic_write_json(os.path.join(cfg.OUTPUT_DIR, "evaluation_results.json"),
+                              {"iteration": iteration, "weights": cfg.MODEL.WEIGHTS, "results": per_dataset})
+        return results

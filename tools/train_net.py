@@ -1,0 +1,31 @@
+#!/usr/bin/env python
+"""
+Train or evaluate any d2ext model: the task, model and data all come from the config file.
+
+    python tools/train_net.py --config-file configs/shapes/detection/faster_rcnn_R_18_FPN.yaml
+    python tools/train_net.py --config-file CFG --eval-only MODEL.WEIGHTS output/model_final.pth
+    python tools/train_net.py --config-file CFG --num-gpus 2     # 2 processes: GPUs, or CPU over gloo
+
+Flags and trailing KEY VALUE overrides are detectron2's (``default_argument_parser``).
+"""
+from detectron2.checkpoint import DetectionCheckpointer
+from detectron2.engine import default_argument_parser, launch
+
+from d2ext.engine import Trainer, setup
+
+
+def main(args):
+    cfg = setup(args)
+    if args.eval_only:
+        model = Trainer.build_model(cfg)
+        DetectionCheckpointer(model, save_dir=cfg.OUTPUT_DIR).resume_or_load(cfg.MODEL.WEIGHTS, resume=args.resume)
+        return Trainer.test(cfg, model)
+    trainer = Trainer(cfg)
+    trainer.resume_or_load(resume=args.resume)
+    return trainer.train()
+
+
+if __name__ == "__main__":
+    args = default_argument_parser().parse_args()
+    launch(main, args.num_gpus, num_machines=args.num_machines, machine_rank=args.machine_rank,
+           dist_url=args.dist_url, args=(args,))
