@@ -1,0 +1,101 @@
+#!/usr/bin/env python
+"""
+Run a trained d2ext model on images, folders of images or videos and write PNG overlays.
+
+    python tools/demo.py --config-file configs/shapes/detection/faster_rcnn_R_18_FPN.yaml \\
+        --input datasets/shapes/val/images --output output/overlays \\
+        MODEL.WEIGHTS output/shapes/faster_rcnn_R_18_FPN/model_final.pth
+
+An image ``x.jpg`` becomes ``<output>/x.png``; a video ``clip.mp4`` becomes ``<output>/clip/000000.png``, ...
+"""
+import argparse
+import glob
+import os
+
+import cv2
+from detectron2.data import MetadataCatalog
+from detectron2.data.detection_utils import read_image
+from detectron2.engine import DefaultPredictor
+from detectron2.utils.logger import setup_logger
+
+from d2ext.engine import load_config
+from d2ext.utils.file_io import atomic_write_image
+from d2ext.utils.visualizer import draw_predictions
+
+IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
+VIDEO_EXTENSIONS = (".mp4", ".avi", ".mov", ".mkv", ".webm")
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--config-file", required=True, metavar="FILE")
+    parser.add_argument("--input", nargs="+", required=True, help="image files, folders of images or videos")
+    parser.add_argument("--output", required=True, help="folder for the PNG overlays")
+    parser.add_argument("--confidence-threshold", type=float, default=0.5, help="minimum score of a shown detection")
+    parser.add_argument("opts", nargs=argparse.REMAINDER, help="KEY VALUE config overrides, e.g. MODEL.WEIGHTS path")
+    return parser.parse_args(argv)
+
+
+def expand_inputs(paths):
+    """Yield (kind, path) with kind "image" or "video"; folders expand to their sorted images."""
+    for path in paths:
+        if os.path.isdir(path):
+            for file in sorted(glob.glob(os.path.join(path, "*"))):
+                if file.lower().endswith(IMAGE_EXTENSIONS):
+                    yield "image", file
+        elif path.lower().endswith(VIDEO_EXTENSIONS):
+            yield "video", path
+        elif os.path.isfile(path):
+            yield "image", path
+        else:
+            raise FileNotFoundError(f"--input {path}: no such file or folder.")
+
+
+def video_frames(path):
+    """Yield (frame_index, BGR frame) of a video file."""
+    capture = cv2.VideoCapture(path)
+    if not capture.isOpened():
+        raise ValueError(f"--input {path}: OpenCV cannot open this video.")
+    index = 0
+    while True:
+        ok, frame = capture.read()
+        if not ok:
+            break
+        yield index, frame
+        index += 1
+    capture.release()
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    logger = setup_logger(name="d2ext")
+    threshold = str(args.confidence_threshold)
+    cfg = load_config(args.config_file, [*args.opts, "MODEL.ROI_HEADS.SCORE_THRESH_TEST", threshold,
+                                         "MODEL.RETINANET.SCORE_THRESH_TEST", threshold])
+    predictor = DefaultPredictor(cfg)  # loads cfg.MODEL.WEIGHTS; takes BGR images
+    metadata = MetadataCatalog.get(cfg.DATASETS.TEST[0] if cfg.DATASETS.TEST else "__unused")
+
+    def write_overlay(bgr, out_path):
+        predictions = predictor(bgr)
+        atomic_write_image(out_path, draw_predictions(bgr[:, :, ::-1], predictions, metadata))
+        return len(predictions.get("instances", ()))
+
+    written = 0
+    for kind, path in expand_inputs(args.input):
+        stem = os.path.splitext(os.path.basename(path))[0]
+        if kind == "image":
+            count = write_overlay(read_image(path, format="BGR"), os.path.join(args.output, stem + ".png"))
+            logger.info(f"{path}: {count} detections")
+            written += 1
+        else:
+            frames = 0
+            for index, frame in video_frames(path):
+                write_overlay(frame, os.path.join(args.output, stem, f"{index:06d}.png"))
+                frames += 1
+            logger.info(f"{path}: {frames} frames")
+            written += frames
+    logger.info(f"Wrote {written} overlays to {args.output}")
+
+
+if __name__ == "__main__":
+    main()
