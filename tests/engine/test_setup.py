@@ -1,0 +1,50 @@
+"""Config set-up: device and AMP follow the machine, config-declared datasets exist in spawned processes."""
+import multiprocessing
+
+import pytest
+import torch
+from detectron2.data import DatasetCatalog, MetadataCatalog
+
+from d2ext.config import get_cfg
+from d2ext.engine import load_config, resolve_device
+from d2ext.evaluation import build_evaluator
+
+
+def test_auto_device_follows_the_machine():
+    cfg = get_cfg()
+    assert cfg.MODEL.DEVICE == "auto"
+    resolve_device(cfg)
+    assert cfg.MODEL.DEVICE == ("cuda" if torch.cuda.is_available() else "cpu")
+    cfg.MODEL.DEVICE = "cpu"
+    resolve_device(cfg)
+    assert cfg.MODEL.DEVICE == "cpu"
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="checks the CPU fallback")
+def test_amp_is_turned_off_on_cpu(caplog):
+    cfg = get_cfg()
+    cfg.SOLVER.AMP.ENABLED = True
+    resolve_device(cfg)
+    assert cfg.SOLVER.AMP.ENABLED is False
+    assert "training in fp32" in caplog.text
+
+
+def _dataset_size_in_child(args):
+    config_file, name = args
+    load_config(config_file)  # what train_net's main() does in each launch() worker
+    return len(DatasetCatalog.get(name)), MetadataCatalog.get(name).thing_classes
+
+
+def test_config_declared_datasets_exist_in_spawned_processes(tiny_config):
+    with multiprocessing.get_context("spawn").Pool(2) as pool:
+        results = pool.map(_dataset_size_in_child, [(tiny_config, "tiny_train"), (tiny_config, "tiny_val")])
+    assert results == [(24, ["circle", "square", "triangle"]), (8, ["circle", "square", "triangle"])]
+
+
+def test_evaluator_follows_evaluator_type(tiny_config, tmp_path):
+    cfg = load_config(tiny_config)
+    DatasetCatalog.get("tiny_val")
+    assert type(build_evaluator(cfg, "tiny_val", str(tmp_path))).__name__ == "COCOEvaluator"
+    MetadataCatalog.get("no_evaluator_set").set(evaluator_type="nonexistent")
+    with pytest.raises(ValueError, match=r"dataset 'no_evaluator_set': metadata evaluator_type = 'nonexistent' has no evaluator; known types: \['coco'\]"):
+        build_evaluator(cfg, "no_evaluator_set", str(tmp_path))
