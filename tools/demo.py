@@ -32,6 +32,8 @@ def parse_args(argv=None):
     parser.add_argument("--input", nargs="+", required=True, help="image files, folders of images or videos")
     parser.add_argument("--output", required=True, help="folder for the PNG overlays")
     parser.add_argument("--confidence-threshold", type=float, default=0.5, help="minimum score of a shown detection")
+    parser.add_argument("--scale", type=float, default=1.0, help="overlay size relative to the image (labels "
+                        "keep their size: use 3-4 for images as small as the bundled 128 px scenes)")
     parser.add_argument("opts", nargs=argparse.REMAINDER, help="KEY VALUE config overrides, e.g. MODEL.WEIGHTS path")
     return parser.parse_args(argv)
 
@@ -77,7 +79,7 @@ def main(argv=None):
 
     def write_overlay(bgr, out_path):
         predictions = predictor(bgr)
-        atomic_write_image(out_path, draw_predictions(bgr[:, :, ::-1], predictions, metadata))
+        atomic_write_image(out_path, draw_predictions(bgr[:, :, ::-1], predictions, metadata, args.scale))
         return len(predictions.get("instances", ()))
 
     written = 0

@@ -14,6 +14,7 @@ import time
 CONFIG = "configs/shapes/detection/faster_rcnn_R_18_FPN.yaml"
 OUTPUT_DIR = "output/demo"
 NUM_OVERLAYS = 16
+OVERLAY_SCALE = "4"  # 128 px scenes drawn at 512 px, so that labels stay readable
 TOOLS = os.path.dirname(os.path.abspath(__file__))
 
 
@@ -33,9 +34,9 @@ def main():
     inputs = [os.path.join(val_images, f) for f in sorted(os.listdir(val_images))[:NUM_OVERLAYS]]
     predictions_dir, ground_truth_dir = f"{OUTPUT_DIR}/overlays", f"{OUTPUT_DIR}/ground_truth"
     run_tool("demo.py", "--config-file", CONFIG, "--input", *inputs, "--output", predictions_dir,
-             "MODEL.WEIGHTS", f"{OUTPUT_DIR}/model_final.pth")
+             "--scale", OVERLAY_SCALE, "MODEL.WEIGHTS", f"{OUTPUT_DIR}/model_final.pth")
     run_tool("visualize_data.py", "--config-file", CONFIG, "--dataset", "shapes_val",
-             "--num-images", str(NUM_OVERLAYS), "--output-dir", ground_truth_dir)
+             "--num-images", str(NUM_OVERLAYS), "--scale", OVERLAY_SCALE, "--output-dir", ground_truth_dir)
 
     with open(f"{OUTPUT_DIR}/evaluation_results.json") as f:
         bbox = json.load(f)["results"]["shapes_val"]["bbox"]

@@ -23,7 +23,7 @@ def parse_args(argv=None):
     parser.add_argument("--dataset", help="registered dataset name (default: the config's first DATASETS.TRAIN)")
     parser.add_argument("--num-images", type=int, default=20, help="first N images (0: all)")
     parser.add_argument("--output-dir", required=True)
-    parser.add_argument("--scale", type=float, default=2.0, help="overlay size relative to the image")
+    parser.add_argument("--scale", type=float, default=1.0, help="overlay size relative to the image")
     parser.add_argument("opts", nargs=argparse.REMAINDER, help="KEY VALUE config overrides")
     return parser.parse_args(argv)
 

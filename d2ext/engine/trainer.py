@@ -72,10 +72,10 @@ class Trainer(DefaultTrainer):
         if comm.is_main_process():
             # DefaultTrainer.test unwraps the results of a single test dataset; the file always keys by dataset.
             per_dataset = {cfg.DATASETS.TEST[0]: results} if len(cfg.DATASETS.TEST) == 1 else results
-            try:
-                iteration = get_event_storage().iter
-            except AssertionError:  # --eval-only: no training storage
-                iteration = None
+            try:  # during training: the model being trained
+                evaluated = {"iteration": get_event_storage().iter, "weights": None}
+            except AssertionError:  # --eval-only: the checkpoint named by MODEL.WEIGHTS
+                evaluated = {"iteration": None, "weights": cfg.MODEL.WEIGHTS}
             atomic_write_json(os.path.join(cfg.OUTPUT_DIR, "evaluation_results.json"),
-                              {"iteration": iteration, "weights": cfg.MODEL.WEIGHTS, "results": per_dataset})
+                              {**evaluated, "results": per_dataset})
         return results

@@ -44,7 +44,7 @@ def test_resume_continues_from_last_checkpoint(trained, tiny_config, tmp_path):
 
 
 def test_two_cpu_processes_train_over_gloo(tiny_config, tmp_path):
-    run_tool("train_net.py", "--config-file", tiny_config, "--num-gpus", "2",
+    run_tool("train_net.py", "--config-file", tiny_config, "--num-gpus", "2", "--dist-url", "auto",
              "SOLVER.MAX_ITER", "3", "OUTPUT_DIR", str(tmp_path))
     for log_name in ("log.txt", "log.txt.rank1"):
         with open(tmp_path / log_name) as f:

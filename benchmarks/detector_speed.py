@@ -1,0 +1,126 @@
+#!/usr/bin/env python
+"""
+Training and inference images/s of the `make demo` detector (d2ext Faster R-CNN R18-FPN, on
+detectron2) beside torchvision's Faster R-CNN built to the same specification: ResNet-18 + FPN
+from scratch with BN, the same FPN width, anchors, proposal counts, RoI sampling and box head, on
+the same `shapes` images at the same input size. Both run in this process, alternating, so that
+they share the machine's state; the table ends with the d2ext / torchvision ratio.
+
+    python benchmarks/detector_speed.py [--iters 10] [--batch 16]
+"""
+import argparse
+import os
+import sys
+import time
+
+import torch
+from detectron2.data import DatasetCatalog
+from detectron2.utils.events import EventStorage
+from tabulate import tabulate
+from torch import nn
+from torchvision.models import resnet18
+from torchvision.models.detection import FasterRCNN
+from torchvision.models.detection.anchor_utils import AnchorGenerator
+from torchvision.models.detection.backbone_utils import BackboneWithFPN
+from torchvision.models.detection.faster_rcnn import FastRCNNPredictor, TwoMLPHead
+from torchvision.ops import MultiScaleRoIAlign
+
+from d2ext.data import build_mapper
+from d2ext.engine import Trainer, load_config
+
+CONFIG = os.path.join(os.path.dirname(__file__), "..", "configs/shapes/detection/faster_rcnn_R_18_FPN.yaml")
+
+
+def torchvision_faster_rcnn(cfg):
+    """torchvision's FasterRCNN with the sizes of the d2ext config `cfg`."""
+    fpn_channels = cfg.MODEL.FPN.OUT_CHANNELS
+    backbone = BackboneWithFPN(
+        resnet18(weights=None, norm_layer=nn.BatchNorm2d),
+        return_layers={"layer1": "0", "layer2": "1", "layer3": "2", "layer4": "3"},
+        in_channels_list=[64, 128, 256, 512], out_channels=fpn_channels,
+    )
+    resolution = cfg.MODEL.ROI_BOX_HEAD.POOLER_RESOLUTION
+    return FasterRCNN(
+        backbone,
+        num_classes=cfg.MODEL.ROI_HEADS.NUM_CLASSES + 1,
+        min_size=cfg.INPUT.MIN_SIZE_TEST, max_size=cfg.INPUT.MAX_SIZE_TEST,
+        image_mean=[m / 255 for m in cfg.MODEL.PIXEL_MEAN[::-1]], image_std=[s / 255 for s in cfg.MODEL.PIXEL_STD[::-1]],
+        rpn_anchor_generator=AnchorGenerator(tuple(tuple(s) for s in cfg.MODEL.ANCHOR_GENERATOR.SIZES),
+                                             (tuple(cfg.MODEL.ANCHOR_GENERATOR.ASPECT_RATIOS[0]),) * 5),
+        rpn_pre_nms_top_n_train=cfg.MODEL.RPN.PRE_NMS_TOPK_TRAIN, rpn_pre_nms_top_n_test=cfg.MODEL.RPN.PRE_NMS_TOPK_TEST,
+        rpn_post_nms_top_n_train=cfg.MODEL.RPN.POST_NMS_TOPK_TRAIN, rpn_post_nms_top_n_test=cfg.MODEL.RPN.POST_NMS_TOPK_TEST,
+        box_roi_pool=MultiScaleRoIAlign(["0", "1", "2", "3"], resolution, cfg.MODEL.ROI_BOX_HEAD.POOLER_SAMPLING_RATIO),
+        box_head=TwoMLPHead(fpn_channels * resolution**2, cfg.MODEL.ROI_BOX_HEAD.FC_DIM),
+        box_predictor=FastRCNNPredictor(cfg.MODEL.ROI_BOX_HEAD.FC_DIM, cfg.MODEL.ROI_HEADS.NUM_CLASSES + 1),
+        box_batch_size_per_image=cfg.MODEL.ROI_HEADS.BATCH_SIZE_PER_IMAGE,
+        box_detections_per_img=cfg.TEST.DETECTIONS_PER_IMAGE,
+    )
+
+
+def to_torchvision(batch):
+    """detectron2 inputs (BGR uint8 CHW, Instances) -> torchvision inputs (RGB float [0, 1], targets)."""
+    images = [d["image"].flip(0).float() / 255 for d in batch]
+    targets = [{"boxes": d["instances"].gt_boxes.tensor, "labels": d["instances"].gt_classes + 1} for d in batch]
+    return images, targets
+
+
+def images_per_second(step, num_images, iters, warmup=2):
+    for _ in range(warmup):
+        step()
+    start = time.perf_counter()
+    for _ in range(iters):
+        step()
+    return num_images * iters / (time.perf_counter() - start)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--iters", type=int, default=10, help="timed iterations per measurement")
+    parser.add_argument("--batch", type=int, default=None, help="images per step (default: SOLVER.IMS_PER_BATCH)")
+    args = parser.parse_args(argv)
+    torch.manual_seed(0)
+    cfg = load_config(CONFIG, ["MODEL.DEVICE", "cpu"])
+    batch_size = args.batch or cfg.SOLVER.IMS_PER_BATCH
+    mapper = build_mapper(cfg, is_train=True)
+    batch = [mapper(d) for d in DatasetCatalog.get("shapes_val")[:batch_size]]
+    tv_images, tv_targets = to_torchvision(batch)
+
+    d2ext_model, tv_model = Trainer.build_model(cfg), torchvision_faster_rcnn(cfg)
+    optimizers = {m: torch.optim.SGD(m.parameters(), lr=1e-3, momentum=0.9) for m in (d2ext_model, tv_model)}
+
+    def train_step(model, loss_dict):
+        loss = sum(loss_dict().values())
+        optimizers[model].zero_grad()
+        loss.backward()
+        optimizers[model].step()
+
+    def d2ext_train():
+        train_step(d2ext_model, lambda: d2ext_model(batch))
+
+    def tv_train():
+        train_step(tv_model, lambda: tv_model(tv_images, tv_targets))
+
+    def d2ext_infer():
+        with torch.inference_mode():
+            d2ext_model(batch)
+
+    def tv_infer():
+        with torch.inference_mode():
+            tv_model(tv_images)
+
+    rows = []
+    with EventStorage(0):
+        d2ext_model.train(), tv_model.train()
+        train = (images_per_second(d2ext_train, batch_size, args.iters), images_per_second(tv_train, batch_size, args.iters))
+        d2ext_model.eval(), tv_model.eval()
+        infer = (images_per_second(d2ext_infer, batch_size, args.iters), images_per_second(tv_infer, batch_size, args.iters))
+    for phase, (ours, ref) in (("train", train), ("inference", infer)):
+        rows.append((phase, f"{ours:.2f}", f"{ref:.2f}", f"{ours / ref:.2f}"))
+    size = cfg.INPUT.MIN_SIZE_TEST
+    print(f"Faster R-CNN R18-FPN, {size}x{size} shapes images, batch {batch_size}, {torch.get_num_threads()} "
+          f"CPU threads, torch {torch.__version__}, {args.iters} timed iterations")
+    print(tabulate(rows, headers=("phase", "d2ext img/s", "torchvision img/s", "ratio"), tablefmt="github"))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
