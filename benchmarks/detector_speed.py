@@ -3,8 +3,8 @@
 Training and inference images/s of the `make demo` detector (d2ext Faster R-CNN R18-FPN, on
 detectron2) beside torchvision's Faster R-CNN built to the same specification: ResNet-18 + FPN
 from scratch with BN, the same FPN width, anchors, proposal counts, RoI sampling and box head, on
-the same `shapes` images at the same input size. Both run in this process, alternating, so that
-they share the machine's state; the table ends with the d2ext / torchvision ratio.
+the same `shapes` images at the same input size. Both run in one process, one after the other,
+on the same machine state; the table ends with the d2ext / torchvision ratio.
 
     python benchmarks/detector_speed.py [--iters 10] [--batch 16]
 """
@@ -38,11 +38,11 @@ def torchvision_faster_rcnn(cfg):
         resnet18(weights=None, norm_layer=nn.BatchNorm2d),
         return_layers={"layer1": "0", "layer2": "1", "layer3": "2", "layer4": "3"},
         in_channels_list=[64, 128, 256, 512], out_channels=fpn_channels,
+        norm_layer={"BN": nn.BatchNorm2d, "": None}[cfg.MODEL.FPN.NORM],
     )
     resolution = cfg.MODEL.ROI_BOX_HEAD.POOLER_RESOLUTION
     return FasterRCNN(
         backbone,
-        num_classes=cfg.MODEL.ROI_HEADS.NUM_CLASSES + 1,
         min_size=cfg.INPUT.MIN_SIZE_TEST, max_size=cfg.INPUT.MAX_SIZE_TEST,
         image_mean=[m / 255 for m in cfg.MODEL.PIXEL_MEAN[::-1]], image_std=[s / 255 for s in cfg.MODEL.PIXEL_STD[::-1]],
         rpn_anchor_generator=AnchorGenerator(tuple(tuple(s) for s in cfg.MODEL.ANCHOR_GENERATOR.SIZES),

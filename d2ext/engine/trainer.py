@@ -4,7 +4,7 @@ import os
 import weakref
 
 from detectron2.checkpoint import DetectionCheckpointer
-from detectron2.data import build_detection_test_loader, build_detection_train_loader
+from detectron2.data import MetadataCatalog, build_detection_test_loader, build_detection_train_loader
 from detectron2.engine import AMPTrainer, DefaultTrainer, SimpleTrainer, TrainerBase, create_ddp_model
 from detectron2.utils import comm
 from detectron2.utils.events import get_event_storage
@@ -14,7 +14,30 @@ from ..data import build_mapper
 from ..evaluation import build_evaluator
 from ..utils.file_io import atomic_write_json
 
-__all__ = ["Trainer"]
+__all__ = ["NUM_CLASSES_KEYS", "check_num_classes", "Trainer"]
+
+# META_ARCHITECTURE -> the config key of its class count. New meta-architectures add theirs.
+NUM_CLASSES_KEYS = {"GeneralizedRCNN": "MODEL.ROI_HEADS.NUM_CLASSES", "RetinaNet": "MODEL.RETINANET.NUM_CLASSES"}
+
+
+def check_num_classes(cfg, dataset_names):
+    """
+    Raise ValueError when the model's class count differs from a dataset's ``thing_classes``
+    (known once the dataset is loaded): labels beyond the head would fail late and obscurely.
+    """
+    key = NUM_CLASSES_KEYS.get(cfg.MODEL.META_ARCHITECTURE)
+    if key is None:
+        return
+    num_classes = cfg
+    for part in key.split("."):
+        num_classes = num_classes[part]
+    for name in dataset_names:
+        classes = MetadataCatalog.get(name).get("thing_classes")
+        if classes is not None and len(classes) != num_classes:
+            raise ValueError(
+                f"{key} = {num_classes}, but dataset '{name}' has {len(classes)} classes {classes}. "
+                f"Set {key} {len(classes)} (in the config file or as a KEY VALUE override)."
+            )
 
 
 class Trainer(DefaultTrainer):
@@ -55,7 +78,9 @@ class Trainer(DefaultTrainer):
 
     @classmethod
     def build_train_loader(cls, cfg):
-        return build_detection_train_loader(cfg, mapper=build_mapper(cfg, is_train=True))
+        loader = build_detection_train_loader(cfg, mapper=build_mapper(cfg, is_train=True))
+        check_num_classes(cfg, cfg.DATASETS.TRAIN)
+        return loader
 
     @classmethod
     def build_test_loader(cls, cfg, dataset_name):

@@ -6,7 +6,8 @@ import torch
 from detectron2.data import DatasetCatalog, MetadataCatalog
 
 from d2ext.config import get_cfg
-from d2ext.engine import load_config, resolve_device
+from d2ext.engine import Trainer, load_config, resolve_device
+from d2ext.engine.trainer import check_num_classes
 from d2ext.evaluation import build_evaluator
 
 
@@ -48,3 +49,11 @@ def test_evaluator_follows_evaluator_type(tiny_config, tmp_path):
     MetadataCatalog.get("no_evaluator_set").set(evaluator_type="nonexistent")
     with pytest.raises(ValueError, match=r"dataset 'no_evaluator_set': metadata evaluator_type = 'nonexistent' has no evaluator; known types: \['coco'\]"):
         build_evaluator(cfg, "no_evaluator_set", str(tmp_path))
+
+
+def test_class_count_that_disagrees_with_the_dataset_is_refused(tiny_config):
+    cfg = load_config(tiny_config, ["MODEL.ROI_HEADS.NUM_CLASSES", "5", "DATALOADER.NUM_WORKERS", "0"])
+    with pytest.raises(ValueError, match=r"MODEL.ROI_HEADS.NUM_CLASSES = 5, but dataset 'tiny_train' has 3 classes "
+                                         r"\['circle', 'square', 'triangle'\]\. Set MODEL.ROI_HEADS.NUM_CLASSES 3"):
+        Trainer.build_train_loader(cfg)
+    check_num_classes(load_config(tiny_config), ["tiny_train"])  # the right count passes

@@ -14,7 +14,7 @@ import os
 from detectron2.data import DatasetCatalog, MetadataCatalog
 from detectron2.data.datasets import load_coco_json
 
-from .declared import DATASET_TYPE_REGISTRY, declared_paths
+from .declared import DATASET_TYPE_REGISTRY, check_entry
 from .errors import DatasetError
 
 __all__ = ["check_coco_json", "load_checked_coco_json", "register_checked_coco_instances"]
@@ -112,6 +112,6 @@ def register_checked_coco_instances(name, metadata, json_file, image_root):
 @DATASET_TYPE_REGISTRY.register()
 def coco(name, entry):
     """DATASETS.REGISTER type "coco": JSON_FILE, IMAGE_ROOT, optional EVALUATOR_TYPE (default "coco")."""
-    paths = declared_paths(name, entry, required=("JSON_FILE", "IMAGE_ROOT"), optional=("EVALUATOR_TYPE",))
-    register_checked_coco_instances(name, {"evaluator_type": paths.get("EVALUATOR_TYPE", "coco")},
-                                    paths["JSON_FILE"], paths["IMAGE_ROOT"])
+    values = check_entry(name, entry, required=("JSON_FILE", "IMAGE_ROOT"), optional=("EVALUATOR_TYPE",))
+    register_checked_coco_instances(name, {"evaluator_type": values.get("EVALUATOR_TYPE", "coco")},
+                                    values["JSON_FILE"], values["IMAGE_ROOT"])

@@ -18,7 +18,7 @@ from fvcore.common.registry import Registry
 
 from .errors import DatasetError
 
-__all__ = ["DATASET_TYPE_REGISTRY", "register_declared_datasets", "declared_paths"]
+__all__ = ["DATASET_TYPE_REGISTRY", "register_declared_datasets", "check_entry"]
 
 DATASET_TYPE_REGISTRY = Registry("D2EXT_DATASET_TYPE")
 DATASET_TYPE_REGISTRY.__doc__ = """
@@ -29,7 +29,7 @@ Dataset types for DATASETS.REGISTER. A registered function ``fn(name, entry)`` r
 _declared = {}  # name -> entry registered by this process, so that re-registering is idempotent
 
 
-def declared_paths(name, entry, required, optional=()):
+def check_entry(name, entry, required, optional=()):
     """
     Check that `entry` has every key in `required` and nothing outside `required` + `optional`
     (besides TYPE). Returns {key: value} with path values (keys ending in _FILE/_ROOT/_DIR) made absolute.
