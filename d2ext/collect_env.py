@@ -33,6 +33,16 @@ def _detectron2_c_ops():
     return "present"
 
 
+def _auto_device():
+    """What MODEL.DEVICE "auto" resolves to on this machine."""
+    from d2ext.config import get_cfg
+    from d2ext.engine import resolve_device
+
+    cfg = get_cfg()
+    resolve_device(cfg)
+    return cfg.MODEL.DEVICE
+
+
 def collect_env_info():
     """The facts as a table (str): versions, detectron2's _C, CUDA and device."""
     import d2ext
@@ -60,7 +70,7 @@ def collect_env_info():
         ("CPU cores (usable)", len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()),
         ("torch CPU threads", torch.get_num_threads()),
         ("torch CPU capability", torch.backends.cpu.get_cpu_capability()),
-        ("default device (MODEL.DEVICE auto)", "cuda" if torch.cuda.is_available() else "cpu"),
+        ("default device (MODEL.DEVICE auto)", _auto_device()),
     ]
     return tabulate(rows, headers=("", "value"), tablefmt="github")
 

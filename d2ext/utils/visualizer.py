@@ -30,6 +30,9 @@ def draw_predictions(rgb, predictions, metadata, scale=1.0):
     return vis_image.get_image()
 
 
+# Keys of a dataset dict that Visualizer.draw_dataset_dict draws.
+_DRAWABLE_KEYS = ("annotations", "sem_seg", "sem_seg_file_name", "pan_seg_file_name")
+
 # A dataset's evaluator_type -> the dataset-dict keys its ground-truth overlay draws. A record may
 # carry more (shapes records also name a semantic mask); detection overlays show the instances only.
 GROUND_TRUTH_KEYS = {"coco": ("annotations",)}
@@ -46,6 +49,3 @@ def draw_ground_truth(rgb, dataset_dict, metadata, scale=1.0):
         dataset_dict = {k: v for k, v in dataset_dict.items() if k in keys or k not in _DRAWABLE_KEYS}
     return Visualizer(rgb, metadata, scale=scale).draw_dataset_dict(dataset_dict).get_image()
 
-
-# Keys Visualizer.draw_dataset_dict draws.
-_DRAWABLE_KEYS = ("annotations", "sem_seg", "sem_seg_file_name", "pan_seg_file_name")

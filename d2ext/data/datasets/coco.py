@@ -7,7 +7,6 @@ garbage. ``load_checked_coco_json`` checks the file first and raises ``DatasetEr
 file, the field and the value.
 """
 import json
-import logging
 import math
 import os
 
@@ -18,8 +17,6 @@ from .declared import DATASET_TYPE_REGISTRY, check_entry
 from .errors import DatasetError
 
 __all__ = ["check_coco_json", "load_checked_coco_json", "register_checked_coco_instances"]
-
-logger = logging.getLogger(__name__)
 
 _MAX_LISTED = 5
 
@@ -113,5 +110,5 @@ def register_checked_coco_instances(name, metadata, json_file, image_root):
 def coco(name, entry):
     """DATASETS.REGISTER type "coco": JSON_FILE, IMAGE_ROOT, optional EVALUATOR_TYPE (default "coco")."""
     values = check_entry(name, entry, required=("JSON_FILE", "IMAGE_ROOT"), optional=("EVALUATOR_TYPE",))
-    register_checked_coco_instances(name, {"evaluator_type": values.get("EVALUATOR_TYPE", "coco")},
-                                    values["JSON_FILE"], values["IMAGE_ROOT"])
+    metadata = {"evaluator_type": values["EVALUATOR_TYPE"]} if "EVALUATOR_TYPE" in values else {}
+    register_checked_coco_instances(name, metadata, values["JSON_FILE"], values["IMAGE_ROOT"])
