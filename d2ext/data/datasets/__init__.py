@@ -1,10 +1,17 @@
-"""Dataset families. Importing this registers the built-in ``shapes_*`` datasets."""
+"""
+Dataset families. Importing this registers the built-in datasets: ``shapes_*``, ``shapes_cls_*``
+and ``digits_*``, generated on first use under ``datasets_root()``.
+"""
 import os
 
 from .coco import check_coco_json, load_checked_coco_json, register_checked_coco_instances
 from .declared import DATASET_TYPE_REGISTRY, register_declared_datasets
+from .digits import DIGITS_CLASSES, ensure_digits, register_digits
 from .errors import DatasetError
+from .generated import ensure_generated, generate, is_complete
+from .image_folder import load_image_folder, register_image_folder
 from .shapes import SHAPES_CLASSES, SHAPES_SPLITS, ShapesSplitSpec, ensure_split, generate_split, register_shapes
+from .shapes_cls import SHAPES_CLS_SPLITS, register_shapes_cls
 
 
 def datasets_root():
@@ -13,3 +20,5 @@ def datasets_root():
 
 
 register_shapes(datasets_root())
+register_shapes_cls(datasets_root())
+register_digits(datasets_root())

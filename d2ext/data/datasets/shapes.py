@@ -19,24 +19,21 @@ Splits are generated on first use into ``$D2EXT_DATASETS/shapes/<split>`` (defau
 under a file lock, so that when several processes start at once one writes and the others wait.
 """
 import json
-import logging
 import os
-import shutil
-import tempfile
 from dataclasses import asdict, dataclass
+from functools import partial
 
 import cv2
 import numpy as np
 import pycocotools.mask as mask_util
 from detectron2.data import DatasetCatalog, MetadataCatalog
 from detectron2.data.datasets import load_coco_json
-from filelock import FileLock
 from tqdm import tqdm
+
+from .generated import ensure_generated, generate, is_complete
 
 __all__ = ["SHAPES_CLASSES", "ShapesSplitSpec", "SHAPES_SPLITS", "render_scene", "generate_split",
            "is_split_complete", "ensure_split", "register_shapes"]
-
-logger = logging.getLogger(__name__)
 
 SHAPES_CLASSES = ("circle", "square", "triangle")
 SHAPES_COLORS = ((230, 60, 60), (60, 140, 250), (250, 200, 40))  # overlay colour per class (RGB)
@@ -159,70 +156,42 @@ def _write_json(path, obj):
         json.dump(obj, f)
 
 
+def _write_split(out_dir, spec, progress):
+    """Write the images, semantic masks and COCO instances of `spec`'s split into `out_dir`."""
+    for sub in ("images", "sem_seg"):
+        os.makedirs(os.path.join(out_dir, sub))
+    images, annotations = [], []
+    for index in tqdm(range(spec.num_images), desc="generating shapes", disable=not progress, unit="img"):
+        rng = np.random.default_rng([spec.seed, index])
+        image, instances = render_scene(rng, spec)
+        file_name = f"{index:06d}.png"
+        cv2.imwrite(os.path.join(out_dir, "images", file_name), image[:, :, ::-1])
+        sem_seg = np.zeros(image.shape[:2], np.uint8)
+        for class_id, mask in instances:
+            sem_seg[mask] = class_id + 1
+            annotations.append(_coco_annotation(len(annotations) + 1, index, class_id, mask))
+        cv2.imwrite(os.path.join(out_dir, "sem_seg", file_name), sem_seg)
+        images.append({"id": index, "file_name": file_name, "height": spec.image_size, "width": spec.image_size})
+    categories = [{"id": i + 1, "name": name} for i, name in enumerate(SHAPES_CLASSES)]
+    _write_json(os.path.join(out_dir, "instances.json"),
+                {"images": images, "annotations": annotations, "categories": categories})
+
+
+def _fingerprint(spec):
+    return {"generator_version": _GENERATOR_VERSION, "spec": asdict(spec)}
+
+
 def generate_split(split_dir, spec, progress=True):
     """
-    Write the split described by `spec` into `split_dir`, replacing whatever is there.
-    Files are written into a temporary sibling directory that is renamed into place at the end,
-    so a reader never sees a half-written split.
+    Write the split described by `spec` into `split_dir`, replacing whatever is there; a reader
+    never sees a half-written split (see d2ext.data.datasets.generated).
     """
-    split_dir = os.path.abspath(split_dir)
-    parent = os.path.dirname(split_dir)
-    os.makedirs(parent, exist_ok=True)
-    tmp_dir = tempfile.mkdtemp(prefix=f".{os.path.basename(split_dir)}.tmp-", dir=parent)
-    try:
-        for sub in ("images", "sem_seg"):
-            os.makedirs(os.path.join(tmp_dir, sub))
-        images, annotations = [], []
-        for index in tqdm(range(spec.num_images), desc=f"generating shapes {split_dir}",
-                          disable=not progress, unit="img"):
-            rng = np.random.default_rng([spec.seed, index])
-            image, instances = render_scene(rng, spec)
-            file_name = f"{index:06d}.png"
-            cv2.imwrite(os.path.join(tmp_dir, "images", file_name), image[:, :, ::-1])
-            sem_seg = np.zeros(image.shape[:2], np.uint8)
-            for class_id, mask in instances:
-                sem_seg[mask] = class_id + 1
-                annotations.append(_coco_annotation(len(annotations) + 1, index, class_id, mask))
-            cv2.imwrite(os.path.join(tmp_dir, "sem_seg", file_name), sem_seg)
-            images.append({"id": index, "file_name": file_name,
-                           "height": spec.image_size, "width": spec.image_size})
-        categories = [{"id": i + 1, "name": name} for i, name in enumerate(SHAPES_CLASSES)]
-        _write_json(os.path.join(tmp_dir, "instances.json"),
-                    {"images": images, "annotations": annotations, "categories": categories})
-        _write_json(os.path.join(tmp_dir, "manifest.json"), _manifest(tmp_dir, spec))
-        if os.path.exists(split_dir):
-            shutil.rmtree(split_dir)
-        os.rename(tmp_dir, split_dir)
-    except BaseException:
-        shutil.rmtree(tmp_dir, ignore_errors=True)
-        raise
-
-
-def _manifest(split_dir, spec):
-    files = {}
-    for sub in ("images", "sem_seg"):
-        for name in sorted(os.listdir(os.path.join(split_dir, sub))):
-            files[f"{sub}/{name}"] = os.path.getsize(os.path.join(split_dir, sub, name))
-    files["instances.json"] = os.path.getsize(os.path.join(split_dir, "instances.json"))
-    return {"generator_version": _GENERATOR_VERSION, "spec": asdict(spec), "files": files}
+    generate(split_dir, _fingerprint(spec), partial(_write_split, spec=spec, progress=progress))
 
 
 def is_split_complete(split_dir, spec):
     """True when `split_dir` holds every file of `spec`'s split with the size it was written with."""
-    try:
-        with open(os.path.join(split_dir, "manifest.json")) as f:
-            manifest = json.load(f)
-    except (OSError, ValueError):
-        return False
-    if manifest.get("generator_version") != _GENERATOR_VERSION or manifest.get("spec") != asdict(spec):
-        return False
-    for rel_path, size in manifest["files"].items():
-        try:
-            if os.path.getsize(os.path.join(split_dir, rel_path)) != size:
-                return False
-        except OSError:
-            return False
-    return True
+    return is_complete(split_dir, _fingerprint(spec))
 
 
 def ensure_split(split_dir, spec):
@@ -230,15 +199,8 @@ def ensure_split(split_dir, spec):
     Generate the split unless it is complete; concurrent callers wait for the one that writes.
     Returns True when this call generated it.
     """
-    if is_split_complete(split_dir, spec):
-        return False
-    os.makedirs(os.path.dirname(os.path.abspath(split_dir)), exist_ok=True)
-    with FileLock(os.path.abspath(split_dir) + ".lock"):
-        if is_split_complete(split_dir, spec):  # another process wrote it while this one waited
-            return False
-        logger.info(f"Generating shapes split into {split_dir} ({spec.num_images} images) ...")
-        generate_split(split_dir, spec)
-        return True
+    return ensure_generated(split_dir, _fingerprint(spec), partial(_write_split, spec=spec, progress=True),
+                            f"shapes split ({spec.num_images} images)")
 
 
 def _load_split(split_dir, spec, dataset_name):

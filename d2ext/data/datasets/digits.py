@@ -1,0 +1,67 @@
+"""
+``digits``: scikit-learn's handwritten digits (``sklearn.datasets.load_digits()``: 1,797 8x8 grayscale
+images of the digits 0-9, shipped inside scikit-learn, no download) as an image-folder dataset.
+
+Written on first use into ``$D2EXT_DATASETS/digits`` (default ``./datasets``), under a file lock::
+
+    train/<digit>/<index>.png    1,438 images
+    test/<digit>/<index>.png     359 images: every sample whose index i has i % 5 == 4
+    manifest.json                what was written; written last = folder complete
+
+``<index>`` is the sample's index in ``load_digits()``, zero-padded to 4 digits, and each PNG is 8x8
+8-bit grayscale with pixel = value * 255 // 16 (the values are 0..16). The split needs no random seed.
+"""
+import os
+from functools import partial
+
+import cv2
+import numpy as np
+from detectron2.data import DatasetCatalog, MetadataCatalog
+
+from .generated import ensure_generated
+from .image_folder import load_image_folder
+
+__all__ = ["DIGITS_CLASSES", "DIGITS_SPLITS", "digits_split_of", "ensure_digits", "register_digits"]
+
+DIGITS_CLASSES = tuple(str(digit) for digit in range(10))
+DIGITS_SPLITS = ("train", "test")
+_GENERATOR_VERSION = 1  # bump when the written files change, so old files on disk are regenerated
+
+
+def digits_split_of(index):
+    """The split of sample `index` of ``load_digits()``: "test" when index % 5 == 4, else "train"."""
+    return "test" if index % 5 == 4 else "train"
+
+
+def _write_digits(out_dir, digits):
+    pixels = (digits.images.astype(np.int64) * 255 // 16).astype(np.uint8)
+    for index, (image, digit) in enumerate(zip(pixels, digits.target)):
+        folder = os.path.join(out_dir, digits_split_of(index), str(digit))
+        os.makedirs(folder, exist_ok=True)
+        cv2.imwrite(os.path.join(folder, f"{index:04d}.png"), image)
+
+
+def ensure_digits(digits_dir):
+    """Write the digits dataset into `digits_dir` unless it is complete. Returns True when this call wrote it."""
+    # Imported here: scikit-learn takes about a second to import, which `import d2ext` should not pay.
+    from sklearn.datasets import load_digits
+
+    digits = load_digits()
+    fingerprint = {"generator_version": _GENERATOR_VERSION, "num_samples": len(digits.target)}
+    return ensure_generated(digits_dir, fingerprint, partial(_write_digits, digits=digits),
+                            f"scikit-learn digits ({len(digits.target)} images)")
+
+
+def _load_split(digits_dir, split):
+    ensure_digits(digits_dir)
+    return load_image_folder(os.path.join(digits_dir, split), DIGITS_CLASSES)
+
+
+def register_digits(root):
+    """Register ``digits_train`` and ``digits_test``, generated under `root`/digits on first use."""
+    digits_dir = os.path.join(root, "digits")
+    for split in DIGITS_SPLITS:
+        name = f"digits_{split}"
+        DatasetCatalog.register(name, lambda s=split: _load_split(digits_dir, s))
+        MetadataCatalog.get(name).set(thing_classes=list(DIGITS_CLASSES), image_root=os.path.join(digits_dir, split),
+                                      evaluator_type="classification")

@@ -1,0 +1,125 @@
+"""
+Classification datasets in the ImageFolder layout (as torchvision's ``ImageFolder``)::
+
+    root/<class>/<image>.png     one sub-folder of images per class (.png .jpg .jpeg .bmp .webp)
+
+Records are ``{"file_name", "image_id", "label", "height", "width"}`` with ``label`` indexing the
+metadata's ``thing_classes``; the metadata's ``evaluator_type`` is "classification".
+"""
+import os
+
+from detectron2.data import DatasetCatalog, MetadataCatalog
+from PIL import Image
+
+from .declared import DATASET_TYPE_REGISTRY, check_entry
+from .errors import DatasetError
+
+__all__ = ["IMAGE_EXTENSIONS", "class_folders", "load_image_folder", "register_image_folder"]
+
+IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".webp")
+
+
+def class_folders(root):
+    """Sorted names of the sub-folders of `root`, hidden ones (".name") excepted: the default classes."""
+    return sorted(entry.name for entry in os.scandir(root) if entry.is_dir() and not entry.name.startswith("."))
+
+
+def _check_classes(root, folders, classes):
+    if len(set(classes)) != len(classes):
+        raise DatasetError(f"{root}: the class list {classes} names a class twice. List each class once.")
+    undeclared = [folder for folder in folders if folder not in classes]
+    if undeclared:
+        raise DatasetError(
+            f"{os.path.join(root, undeclared[0])}: folder '{undeclared[0]}' is not a class of the class list "
+            f"{classes}, so its images have no label. Add it to the classes (CLASSES) or move it out of {root}."
+        )
+    missing = [name for name in classes if name not in folders]
+    if missing:
+        raise DatasetError(f"{root}: class '{missing[0]}' of the class list {classes} has no folder "
+                           f"{os.path.join(root, missing[0])}. Add its images there or remove it from the classes.")
+
+
+def _image_size(path):
+    """(height, width) from the image header, without decoding the pixels."""
+    try:
+        with Image.open(path) as image:
+            width, height = image.size
+    except OSError as e:
+        raise DatasetError(f"{path}: cannot read this image ({e}). Replace or remove the file.") from e
+    return height, width
+
+
+def load_image_folder(root, classes=None):
+    """
+    Args:
+        root (str): an ImageFolder tree ``root/<class>/<image>``; other files and hidden (".name")
+            folders are ignored.
+        classes (list[str] or None): the class names, label k = classes[k]; every sub-folder must be
+            one of them. Default: the sorted sub-folder names, which are listed per split: when the
+            splits of a dataset may not all hold every class, give the same `classes` to each split.
+    Returns:
+        list[dict]: records ``{"file_name", "image_id" ("<class>/<file>"), "label", "height", "width"}``,
+        by class then file name.
+    """
+    if not os.path.isdir(root):
+        raise DatasetError(f"{root}: image folder root is not a directory. Check the ROOT path.")
+    folders = class_folders(root)
+    if not folders:
+        raise DatasetError(f"{root}: no class folders. An image folder holds one sub-folder of images per "
+                           "class: ROOT/<class>/<image>.png.")
+    if classes is None:
+        classes = folders
+    else:
+        _check_classes(root, folders, list(classes))
+    records = []
+    for label, class_name in enumerate(classes):
+        folder = os.path.join(root, class_name)
+        file_names = sorted(name for name in os.listdir(folder)
+                            if name.lower().endswith(IMAGE_EXTENSIONS) and os.path.isfile(os.path.join(folder, name)))
+        if not file_names:
+            raise DatasetError(f"{folder}: the folder of class '{class_name}' holds no image "
+                               f"({', '.join(IMAGE_EXTENSIONS)}). Add images or remove the folder.")
+        for file_name in file_names:
+            file_path = os.path.join(folder, file_name)
+            height, width = _image_size(file_path)
+            records.append({"file_name": file_path, "image_id": f"{class_name}/{file_name}", "label": label,
+                            "height": height, "width": width})
+    return records
+
+
+def _load_registered(name, root, classes):
+    records = load_image_folder(root, classes)
+    if classes is None:  # `root` did not exist at registration: its classes are known only now
+        MetadataCatalog.get(name).set(thing_classes=class_folders(root))
+    return records
+
+
+def register_image_folder(name, root, classes=None, metadata=None):
+    """
+    Register the image folder `root` as dataset `name`, loaded on ``DatasetCatalog.get(name)``.
+    ``thing_classes`` are `classes`, else the sub-folders of `root` at registration, else (when `root`
+    does not exist yet) those at loading. `metadata` (dict) adds to or overrides the metadata.
+    """
+    root = os.path.abspath(root)
+    if classes is None and os.path.isdir(root):
+        classes = class_folders(root)
+    DatasetCatalog.register(name, lambda: _load_registered(name, root, classes))
+    MetadataCatalog.get(name).set(image_root=root, **{"evaluator_type": "classification", **(metadata or {})})
+    if classes is not None:
+        MetadataCatalog.get(name).set(thing_classes=list(classes))
+
+
+@DATASET_TYPE_REGISTRY.register()
+def image_folder(name, entry):
+    """
+    DATASETS.REGISTER type "image_folder": ROOT (ROOT/<class>/<image>), optional CLASSES (class names,
+    label k = CLASSES[k]). Without CLASSES each split lists its own sub-folders, so a train and a test
+    split whose folders differ get different labels: declare the same CLASSES in both to avoid that.
+    """
+    values = check_entry(name, entry, required=("ROOT",), optional=("CLASSES",))
+    classes = values.get("CLASSES")
+    if classes is not None and not isinstance(classes, (list, tuple)):
+        raise DatasetError(f"DATASETS.REGISTER.{name}.CLASSES = {classes!r} is not a list; write it as "
+                           "[name, name, ...].")
+    # YAML reads [0, 1] as numbers; folder names are strings.
+    register_image_folder(name, values["ROOT"], classes=None if classes is None else [str(c) for c in classes])

@@ -1,0 +1,94 @@
+"""The `image_folder` dataset type: records from an ImageFolder tree, and DatasetError on bad trees."""
+import os
+
+import numpy as np
+import pytest
+from detectron2.data import DatasetCatalog, MetadataCatalog
+from PIL import Image
+
+from d2ext.data import DatasetError
+from d2ext.data.datasets import load_image_folder, register_image_folder
+from d2ext.engine import load_config
+
+
+def _write_image(path, width, height):
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    Image.fromarray(np.full((height, width, 3), 128, np.uint8)).save(path)
+
+
+@pytest.fixture
+def flowers(tmp_path):
+    """root/{tulip,daisy}/ with images of known sizes, an upper-case extension and a non-image file."""
+    root = tmp_path / "flowers"
+    _write_image(root / "tulip" / "b.png", 30, 20)
+    _write_image(root / "tulip" / "a.JPG", 10, 40)
+    _write_image(root / "daisy" / "x.webp", 16, 12)
+    (root / "daisy" / "notes.txt").write_text("not an image")
+    (root / "README").write_text("not a class")
+    return root
+
+
+def test_records_labels_sizes_and_order(flowers):
+    records = load_image_folder(str(flowers))
+    assert [(r["image_id"], r["label"], r["height"], r["width"]) for r in records] == [
+        ("daisy/x.webp", 0, 12, 16), ("tulip/a.JPG", 1, 40, 10), ("tulip/b.png", 1, 20, 30)]
+    assert records[1]["file_name"] == str(flowers / "tulip" / "a.JPG")
+    assert [r["label"] for r in load_image_folder(str(flowers), classes=["tulip", "daisy"])] == [0, 0, 1]
+
+
+def test_root_and_class_folder_errors(flowers, tmp_path):
+    with pytest.raises(DatasetError, match=r"missing: image folder root is not a directory.*ROOT"):
+        load_image_folder(str(tmp_path / "missing"))
+    (tmp_path / "bare").mkdir()
+    with pytest.raises(DatasetError, match=r"bare: no class folders"):
+        load_image_folder(str(tmp_path / "bare"))
+    (flowers / "rose").mkdir()
+    (flowers / "rose" / "rose.txt").write_text("")
+    with pytest.raises(DatasetError, match=r"flowers/rose: the folder of class 'rose' holds no image"):
+        load_image_folder(str(flowers))
+
+
+def test_class_list_errors(flowers):
+    with pytest.raises(DatasetError, match=r"flowers/tulip: folder 'tulip' is not a class of the class list "
+                                           r"\['daisy', 'rose'\].*CLASSES"):
+        load_image_folder(str(flowers), classes=["daisy", "rose"])
+    with pytest.raises(DatasetError, match=r"flowers: class 'rose' of the class list \['daisy', 'tulip', 'rose'\] "
+                                           r"has no folder .*flowers/rose"):
+        load_image_folder(str(flowers), classes=["daisy", "tulip", "rose"])
+    with pytest.raises(DatasetError, match=r"flowers: the class list \['daisy', 'tulip', 'daisy'\] names a class "
+                                           r"twice"):
+        load_image_folder(str(flowers), classes=["daisy", "tulip", "daisy"])
+
+
+def test_unreadable_image_names_the_file(flowers):
+    (flowers / "tulip" / "c.png").write_bytes(b"\x89PNG\r\n\x1a\n truncated")
+    with pytest.raises(DatasetError, match=r"tulip/c\.png: cannot read this image .*Replace or remove the file"):
+        load_image_folder(str(flowers))
+
+
+def test_declared_in_config(flowers, tmp_path, monkeypatch):
+    """Relative roots are resolved against the working directory; a missing root fails only when loaded."""
+    monkeypatch.chdir(tmp_path)
+    config = tmp_path / "flowers.yaml"
+    config.write_text(f"""DATASETS:
+  REGISTER:
+    flowers_cfg_train: {{TYPE: image_folder, ROOT: flowers}}
+    flowers_cfg_val: {{TYPE: image_folder, ROOT: "{flowers}", CLASSES: [tulip, daisy]}}
+    flowers_cfg_absent: {{TYPE: image_folder, ROOT: "{tmp_path / 'absent'}"}}
+""")
+    load_config(str(config))
+    assert DatasetCatalog.get("flowers_cfg_train")[0]["file_name"] == str(flowers / "daisy" / "x.webp")
+    assert MetadataCatalog.get("flowers_cfg_train").thing_classes == ["daisy", "tulip"]
+    assert [r["label"] for r in DatasetCatalog.get("flowers_cfg_val")] == [0, 0, 1]
+    assert MetadataCatalog.get("flowers_cfg_val").thing_classes == ["tulip", "daisy"]
+    assert MetadataCatalog.get("flowers_cfg_val").evaluator_type == "classification"
+    with pytest.raises(DatasetError, match=r"absent: image folder root is not a directory"):
+        DatasetCatalog.get("flowers_cfg_absent")
+
+
+def test_classes_of_a_root_created_after_registration(flowers, tmp_path):
+    register_image_folder("late_flowers", str(tmp_path / "late"))
+    assert "thing_classes" not in MetadataCatalog.get("late_flowers").as_dict()
+    flowers.rename(tmp_path / "late")
+    assert len(DatasetCatalog.get("late_flowers")) == 3
+    assert MetadataCatalog.get("late_flowers").thing_classes == ["daisy", "tulip"]
