@@ -1,1 +1,2 @@
 from .build import EVALUATOR_REGISTRY, build_evaluator
+from .classification import ClassificationEvaluator
