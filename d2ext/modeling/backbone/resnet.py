@@ -1,0 +1,90 @@
+"""torchvision's ResNet-18/34/50/101 as a detectron2 Backbone, alone or under an FPN."""
+from detectron2.layers import ShapeSpec
+from detectron2.modeling import BACKBONE_REGISTRY, FPN, Backbone
+from detectron2.modeling.backbone.fpn import LastLevelMaxPool
+
+from .torchvision_models import build_torchvision_model, convert_norm, freeze_children, last_conv_channels
+
+__all__ = ["TorchvisionResNet", "build_torchvision_resnet_backbone", "build_torchvision_resnet_fpn_backbone"]
+
+_STEM = ("conv1", "bn1", "relu", "maxpool")
+_STAGES = ("res2", "res3", "res4", "res5")  # torchvision's layer1..layer4
+
+
+class TorchvisionResNet(Backbone):
+    """
+    torchvision's ResNet without its classifier, modules named as in torchvision (conv1, bn1,
+    layer1..layer4), so torchvision weights load by name.
+
+    forward: (N, 3, H, W) -> {name: (N, C, H/stride, W/stride)} for the `out_features` among
+    "stem" (stride 4, after the max-pool), "res2".."res5" (strides 4, 8, 16, 32; detectron2's names).
+    """
+
+    def __init__(self, arch, out_features, norm="BN", freeze_at=0):
+        """
+        Args:
+            arch: "resnet18", "resnet34", "resnet50" or "resnet101".
+            out_features: stage names to return.
+            norm: see ``convert_norm``.
+            freeze_at: 0 trains everything; 1 freezes the stem, k > 1 also res2..res<k> (detectron2's FREEZE_AT).
+        """
+        super().__init__()
+        self.arch = arch
+        resnet = convert_norm(build_torchvision_model(arch, "resnet"), norm)
+        names = ("stem", *_STAGES)
+        unknown = set(out_features) - set(names)
+        if unknown:
+            raise ValueError(f"MODEL.TORCHVISION.OUT_FEATURES: {sorted(unknown)} are not stages of {arch}; choose from {names}.")
+        for name in _STEM:
+            self.add_module(name, getattr(resnet, name))
+        self.stages = [f"layer{i}" for i in range(1, 5)]
+        for layer in self.stages:
+            self.add_module(layer, getattr(resnet, layer))
+        self._out_features = [name for name in names if name in out_features]
+        self._out_feature_strides = {"stem": 4, **{name: 2 ** (i + 2) for i, name in enumerate(_STAGES)}}
+        self._out_feature_channels = {
+            "stem": resnet.conv1.out_channels,
+            **{name: last_conv_channels(getattr(self, layer)[-1], 0) for name, layer in zip(_STAGES, self.stages)},
+        }
+        if freeze_at >= 1:
+            freeze_children(self, _STEM + tuple(self.stages[: freeze_at - 1]))
+
+    def forward(self, x):
+        outputs = {}
+        x = self.maxpool(self.relu(self.bn1(self.conv1(x))))
+        if "stem" in self._out_features:
+            outputs["stem"] = x
+        for name, layer in zip(_STAGES, self.stages):
+            if len(outputs) == len(self._out_features):
+                break  # the stages after the last requested one are not computed
+            x = getattr(self, layer)(x)
+            if name in self._out_features:
+                outputs[name] = x
+        return outputs
+
+
+def _resnet_from_config(cfg, out_features):
+    return TorchvisionResNet(cfg.MODEL.TORCHVISION.ARCH, out_features,
+                             norm=cfg.MODEL.TORCHVISION.NORM, freeze_at=cfg.MODEL.BACKBONE.FREEZE_AT)
+
+
+@BACKBONE_REGISTRY.register()
+def build_torchvision_resnet_backbone(cfg, input_shape: ShapeSpec):
+    """MODEL.TORCHVISION.ARCH (a ResNet) returning MODEL.TORCHVISION.OUT_FEATURES."""
+    return _resnet_from_config(cfg, cfg.MODEL.TORCHVISION.OUT_FEATURES)
+
+
+@BACKBONE_REGISTRY.register()
+def build_torchvision_resnet_fpn_backbone(cfg, input_shape: ShapeSpec):
+    """
+    detectron2's FPN (MODEL.FPN.*) over a torchvision ResNet: detectron2's build_resnet_fpn_backbone
+    with the torchvision network underneath, so torchvision or d2ext classification weights load into it.
+    """
+    return FPN(
+        bottom_up=_resnet_from_config(cfg, cfg.MODEL.FPN.IN_FEATURES),
+        in_features=cfg.MODEL.FPN.IN_FEATURES,
+        out_channels=cfg.MODEL.FPN.OUT_CHANNELS,
+        norm=cfg.MODEL.FPN.NORM,
+        top_block=LastLevelMaxPool(),
+        fuse_type=cfg.MODEL.FPN.FUSE_TYPE,
+    )
