@@ -25,6 +25,7 @@ test: setup
 
 bench: setup
 	$(PY) benchmarks/detector_speed.py
+	$(PY) benchmarks/classifier_speed.py
 
 clean:
 	rm -rf output

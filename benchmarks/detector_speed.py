@@ -11,12 +11,9 @@ on the same machine state; the table ends with the d2ext / torchvision ratio.
 import argparse
 import os
 import sys
-import time
 
 import torch
 from detectron2.data import DatasetCatalog
-from detectron2.utils.events import EventStorage
-from tabulate import tabulate
 from torch import nn
 from torchvision.models import resnet18
 from torchvision.models.detection import FasterRCNN
@@ -27,6 +24,7 @@ from torchvision.ops import MultiScaleRoIAlign
 
 from d2ext.data import build_mapper
 from d2ext.engine import Trainer, load_config
+from speed import inference_step, sgd_step, train_and_inference_table
 
 CONFIG = os.path.join(os.path.dirname(__file__), "..", "configs/shapes/detection/faster_rcnn_R_18_FPN.yaml")
 
@@ -64,18 +62,10 @@ def to_torchvision(batch):
     return images, targets
 
 
-def images_per_second(step, num_images, iters, warmup=2):
-    for _ in range(warmup):
-        step()
-    start = time.perf_counter()
-    for _ in range(iters):
-        step()
-    return num_images * iters / (time.perf_counter() - start)
-
-
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--iters", type=int, default=10, help="timed iterations per measurement")
+    parser.add_argument("--rounds", type=int, default=3, help="alternating rounds (the median is reported)")
     parser.add_argument("--batch", type=int, default=None, help="images per step (default: SOLVER.IMS_PER_BATCH)")
     args = parser.parse_args(argv)
     torch.manual_seed(0)
@@ -86,40 +76,16 @@ def main(argv=None):
     tv_images, tv_targets = to_torchvision(batch)
 
     d2ext_model, tv_model = Trainer.build_model(cfg), torchvision_faster_rcnn(cfg)
-    optimizers = {m: torch.optim.SGD(m.parameters(), lr=1e-3, momentum=0.9) for m in (d2ext_model, tv_model)}
 
-    def train_step(model, loss_dict):
-        loss = sum(loss_dict().values())
-        optimizers[model].zero_grad()
-        loss.backward()
-        optimizers[model].step()
-
-    def d2ext_train():
-        train_step(d2ext_model, lambda: d2ext_model(batch))
-
-    def tv_train():
-        train_step(tv_model, lambda: tv_model(tv_images, tv_targets))
-
-    def d2ext_infer():
-        with torch.inference_mode():
-            d2ext_model(batch)
-
-    def tv_infer():
-        with torch.inference_mode():
-            tv_model(tv_images)
-
-    rows = []
-    with EventStorage(0):
-        d2ext_model.train(), tv_model.train()
-        train = (images_per_second(d2ext_train, batch_size, args.iters), images_per_second(tv_train, batch_size, args.iters))
-        d2ext_model.eval(), tv_model.eval()
-        infer = (images_per_second(d2ext_infer, batch_size, args.iters), images_per_second(tv_infer, batch_size, args.iters))
-    for phase, (ours, ref) in (("train", train), ("inference", infer)):
-        rows.append((phase, f"{ours:.2f}", f"{ref:.2f}", f"{ours / ref:.2f}"))
+    table = train_and_inference_table(
+        (d2ext_model, tv_model),
+        (sgd_step(d2ext_model, lambda: d2ext_model(batch)), sgd_step(tv_model, lambda: tv_model(tv_images, tv_targets))),
+        (inference_step(lambda: d2ext_model(batch)), inference_step(lambda: tv_model(tv_images))), batch_size, args.iters, args.rounds)
     size = cfg.INPUT.MIN_SIZE_TEST
     print(f"Faster R-CNN R18-FPN, {size}x{size} shapes images, batch {batch_size}, {torch.get_num_threads()} "
-          f"CPU threads, torch {torch.__version__}, {args.iters} timed iterations")
-    print(tabulate(rows, headers=("phase", "d2ext img/s", "torchvision img/s", "ratio"), tablefmt="github"))
+          f"CPU threads, torch {torch.__version__}, median of {args.rounds} rounds of {args.iters} timed iterations; "
+          "reference: torchvision")
+    print(table)
 
 
 if __name__ == "__main__":

@@ -15,10 +15,9 @@ import os
 import cv2
 from detectron2.data import MetadataCatalog
 from detectron2.data.detection_utils import read_image
-from detectron2.engine import DefaultPredictor
 from detectron2.utils.logger import setup_logger
 
-from d2ext.engine import load_config
+from d2ext.engine import Predictor, load_config
 from d2ext.utils.file_io import atomic_write_image
 from d2ext.utils.visualizer import draw_predictions
 
@@ -32,6 +31,7 @@ def parse_args(argv=None):
     parser.add_argument("--input", nargs="+", required=True, help="image files, folders of images or videos")
     parser.add_argument("--output", required=True, help="folder for the PNG overlays")
     parser.add_argument("--confidence-threshold", type=float, default=0.5, help="minimum score of a shown detection")
+    parser.add_argument("--top-k", type=int, default=3, help="classes listed on a classification overlay")
     parser.add_argument("--scale", type=float, default=1.0, help="overlay size relative to the image (labels "
                         "keep their size: use 3-4 for images as small as the bundled 128 px scenes)")
     parser.add_argument("opts", nargs=argparse.REMAINDER, help="KEY VALUE config overrides, e.g. MODEL.WEIGHTS path")
@@ -74,20 +74,23 @@ def main(argv=None):
     threshold = str(args.confidence_threshold)
     cfg = load_config(args.config_file, [*args.opts, "MODEL.ROI_HEADS.SCORE_THRESH_TEST", threshold,
                                          "MODEL.RETINANET.SCORE_THRESH_TEST", threshold])
-    predictor = DefaultPredictor(cfg)  # loads cfg.MODEL.WEIGHTS; takes BGR images
+    predictor = Predictor(cfg)  # loads cfg.MODEL.WEIGHTS; takes BGR images
     metadata = MetadataCatalog.get(cfg.DATASETS.TEST[0] if cfg.DATASETS.TEST else "__unused")
 
     def write_overlay(bgr, out_path):
+        """Write the overlay; return a short description of the predictions for the log."""
         predictions = predictor(bgr)
-        atomic_write_image(out_path, draw_predictions(bgr[:, :, ::-1], predictions, metadata, args.scale))
-        return len(predictions.get("instances", ()))
+        atomic_write_image(out_path, draw_predictions(bgr[:, :, ::-1], predictions, metadata, args.scale, args.top_k))
+        if "pred_class" in predictions:
+            return f"class {metadata.thing_classes[predictions['pred_class']]}"
+        return f"{len(predictions['instances'])} detections"
 
     written = 0
     for kind, path in expand_inputs(args.input):
         stem = os.path.splitext(os.path.basename(path))[0]
         if kind == "image":
-            count = write_overlay(read_image(path, format="BGR"), os.path.join(args.output, stem + ".png"))
-            logger.info(f"{path}: {count} detections")
+            description = write_overlay(read_image(path, format="BGR"), os.path.join(args.output, stem + ".png"))
+            logger.info(f"{path}: {description}")
             written += 1
         else:
             frames = 0

@@ -8,9 +8,9 @@ Train or evaluate any d2ext model: the task, model and data all come from the co
 
 Flags and trailing KEY VALUE overrides are detectron2's (``default_argument_parser``).
 """
-from detectron2.checkpoint import DetectionCheckpointer
 from detectron2.engine import default_argument_parser, launch
 
+from d2ext.checkpoint import Checkpointer
 from d2ext.engine import Trainer, setup
 
 
@@ -18,7 +18,7 @@ def main(args):
     cfg = setup(args)
     if args.eval_only:
         model = Trainer.build_model(cfg)
-        DetectionCheckpointer(model, save_dir=cfg.OUTPUT_DIR).resume_or_load(cfg.MODEL.WEIGHTS, resume=args.resume)
+        Checkpointer(model, save_dir=cfg.OUTPUT_DIR).resume_or_load(cfg.MODEL.WEIGHTS, resume=args.resume)
         return Trainer.test(cfg, model)
     trainer = Trainer(cfg)
     trainer.resume_or_load(resume=args.resume)

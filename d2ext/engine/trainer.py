@@ -3,13 +3,13 @@ import logging
 import os
 import weakref
 
-from detectron2.checkpoint import DetectionCheckpointer
 from detectron2.data import MetadataCatalog, build_detection_test_loader, build_detection_train_loader
 from detectron2.engine import AMPTrainer, DefaultTrainer, SimpleTrainer, TrainerBase, create_ddp_model
 from detectron2.utils import comm
 from detectron2.utils.events import get_event_storage
 from detectron2.utils.logger import setup_logger
 
+from ..checkpoint import Checkpointer
 from ..data import build_mapper
 from ..evaluation import build_evaluator
 from ..utils.file_io import atomic_write_json
@@ -17,7 +17,11 @@ from ..utils.file_io import atomic_write_json
 __all__ = ["NUM_CLASSES_KEYS", "check_num_classes", "Trainer"]
 
 # META_ARCHITECTURE -> the config key of its class count. New meta-architectures add theirs.
-NUM_CLASSES_KEYS = {"GeneralizedRCNN": "MODEL.ROI_HEADS.NUM_CLASSES", "RetinaNet": "MODEL.RETINANET.NUM_CLASSES"}
+NUM_CLASSES_KEYS = {
+    "GeneralizedRCNN": "MODEL.ROI_HEADS.NUM_CLASSES",
+    "RetinaNet": "MODEL.RETINANET.NUM_CLASSES",
+    "ImageClassifier": "MODEL.CLS_HEAD.NUM_CLASSES",
+}
 
 
 def check_num_classes(cfg, dataset_names):
@@ -47,6 +51,7 @@ class Trainer(DefaultTrainer):
     * the dataset mapper is ``cfg.INPUT.DATASET_MAPPER`` (d2ext.data.MAPPER_REGISTRY);
     * the evaluator follows each test dataset's ``evaluator_type`` (d2ext.evaluation.EVALUATOR_REGISTRY);
     * several CPU processes (``--num-gpus N`` without CUDA) train with DDP over gloo;
+    * checkpoints load through d2ext's Checkpointer (backbone-only torchvision weights, re-initialised heads);
     * evaluation results are also written to ``OUTPUT_DIR/evaluation_results.json``.
     """
 
@@ -65,7 +70,7 @@ class Trainer(DefaultTrainer):
                                  device_ids=[comm.get_local_rank()] if on_cuda else None)
         self._trainer = self.build_inner_trainer(cfg, model, data_loader, optimizer)
         self.scheduler = self.build_lr_scheduler(cfg, optimizer)
-        self.checkpointer = DetectionCheckpointer(model, cfg.OUTPUT_DIR, trainer=weakref.proxy(self))
+        self.checkpointer = Checkpointer(model, cfg.OUTPUT_DIR, trainer=weakref.proxy(self))
         self.start_iter = 0
         self.max_iter = cfg.SOLVER.MAX_ITER
         self.cfg = cfg

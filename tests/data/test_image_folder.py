@@ -1,4 +1,5 @@
 """The `image_folder` dataset type: records from an ImageFolder tree, and DatasetError on bad trees."""
+import logging
 import os
 
 import numpy as np
@@ -48,13 +49,19 @@ def test_root_and_class_folder_errors(flowers, tmp_path):
         load_image_folder(str(flowers))
 
 
+def test_a_declared_class_without_folder_keeps_the_labels_of_the_list(flowers, caplog):
+    """A split may lack a class (a small validation set): it warns, and the other labels still follow CLASSES."""
+    with caplog.at_level(logging.WARNING):
+        records = load_image_folder(str(flowers), classes=["rose", "daisy", "tulip"])
+    assert "classes ['rose'] of the class list have no folder" in caplog.text
+    assert {r["label"] for r in records if "/daisy/" in r["file_name"]} == {1}
+    assert {r["label"] for r in records if "/tulip/" in r["file_name"]} == {2}
+
+
 def test_class_list_errors(flowers):
     with pytest.raises(DatasetError, match=r"flowers/tulip: folder 'tulip' is not a class of the class list "
                                            r"\['daisy', 'rose'\].*CLASSES"):
         load_image_folder(str(flowers), classes=["daisy", "rose"])
-    with pytest.raises(DatasetError, match=r"flowers: class 'rose' of the class list \['daisy', 'tulip', 'rose'\] "
-                                           r"has no folder .*flowers/rose"):
-        load_image_folder(str(flowers), classes=["daisy", "tulip", "rose"])
     with pytest.raises(DatasetError, match=r"flowers: the class list \['daisy', 'tulip', 'daisy'\] names a class "
                                            r"twice"):
         load_image_folder(str(flowers), classes=["daisy", "tulip", "daisy"])

@@ -6,6 +6,7 @@ Classification datasets in the ImageFolder layout (as torchvision's ``ImageFolde
 Records are ``{"file_name", "image_id", "label", "height", "width"}`` with ``label`` indexing the
 metadata's ``thing_classes``; the metadata's ``evaluator_type`` is "classification".
 """
+import logging
 import os
 
 from detectron2.data import DatasetCatalog, MetadataCatalog
@@ -15,6 +16,8 @@ from .declared import DATASET_TYPE_REGISTRY, check_entry
 from .errors import DatasetError
 
 __all__ = ["IMAGE_EXTENSIONS", "class_folders", "load_image_folder", "register_image_folder"]
+
+logger = logging.getLogger(__name__)
 
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".webp")
 
@@ -34,9 +37,9 @@ def _check_classes(root, folders, classes):
             f"{classes}, so its images have no label. Add it to the classes (CLASSES) or move it out of {root}."
         )
     missing = [name for name in classes if name not in folders]
-    if missing:
-        raise DatasetError(f"{root}: class '{missing[0]}' of the class list {classes} has no folder "
-                           f"{os.path.join(root, missing[0])}. Add its images there or remove it from the classes.")
+    if missing:  # allowed: a small split may lack a class; its labels still follow the shared list
+        logger.warning(f"{root}: classes {missing} of the class list have no folder, so this split has no "
+                       "images of them.")
 
 
 def _image_size(path):
@@ -73,6 +76,8 @@ def load_image_folder(root, classes=None):
         _check_classes(root, folders, list(classes))
     records = []
     for label, class_name in enumerate(classes):
+        if class_name not in folders:
+            continue
         folder = os.path.join(root, class_name)
         file_names = sorted(name for name in os.listdir(folder)
                             if name.lower().endswith(IMAGE_EXTENSIONS) and os.path.isfile(os.path.join(folder, name)))

@@ -1,0 +1,57 @@
+#!/usr/bin/env python
+"""
+Training and inference images/s of d2ext's ImageClassifier with torchvision's ResNet-18 (through
+detectron2's model-input plumbing: list of dicts, normalisation, ImageList, loss dict) beside a
+plain torchvision resnet18 loop on the same batch of images at the same size, in one process,
+alternating rounds; the table ends with the d2ext / torchvision ratio.
+
+    python benchmarks/classifier_speed.py [--iters 5] [--rounds 3] [--batch 32] [--size 224]
+"""
+import argparse
+import os
+import sys
+
+import torch
+import torch.nn.functional as F
+import torchvision
+from detectron2.data import DatasetCatalog
+
+from d2ext.data import build_mapper
+from d2ext.engine import Trainer, load_config
+from speed import inference_step, sgd_step, train_and_inference_table
+
+CONFIG = os.path.join(os.path.dirname(__file__), "..", "configs/ImageNet/classification/resnet18.yaml")
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--iters", type=int, default=5, help="timed iterations per measurement")
+    parser.add_argument("--rounds", type=int, default=3, help="alternating rounds (the median is reported)")
+    parser.add_argument("--batch", type=int, default=32)
+    parser.add_argument("--size", type=int, default=224, help="input images are size x size")
+    args = parser.parse_args(argv)
+    torch.manual_seed(0)
+    cfg = load_config(CONFIG, ["MODEL.DEVICE", "cpu", "DATASETS.TEST", ("shapes_cls_val",),
+                               "INPUT.CLS.RESIZE", args.size, "INPUT.CLS.CROP_SIZE", args.size])
+    mapper = build_mapper(cfg, is_train=True)
+    batch = [mapper(d) for d in DatasetCatalog.get("shapes_cls_val")[: args.batch]]
+    mean, std = (torch.tensor(v).view(1, 3, 1, 1) for v in (cfg.MODEL.PIXEL_MEAN, cfg.MODEL.PIXEL_STD))
+    images = (torch.stack([d["image"] for d in batch]).float() - mean) / std
+    labels = torch.tensor([d["label"] for d in batch])
+
+    d2ext_model = Trainer.build_model(cfg)
+    tv_model = torchvision.models.resnet18(num_classes=cfg.MODEL.CLS_HEAD.NUM_CLASSES)
+    table = train_and_inference_table(
+        (d2ext_model, tv_model),
+        (sgd_step(d2ext_model, lambda: d2ext_model(batch)),
+         sgd_step(tv_model, lambda: F.cross_entropy(tv_model(images), labels))),
+        (inference_step(lambda: d2ext_model(batch)), inference_step(lambda: tv_model(images))),
+        args.batch, args.iters, args.rounds)
+    print(f"ImageClassifier ResNet-18 vs torchvision resnet18, {args.size}x{args.size} shapes_cls images, "
+          f"batch {args.batch}, {cfg.MODEL.CLS_HEAD.NUM_CLASSES} classes, {torch.get_num_threads()} CPU threads, "
+          f"torch {torch.__version__}, median of {args.rounds} rounds of {args.iters} timed iterations")
+    print(table)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

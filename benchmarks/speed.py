@@ -1,0 +1,71 @@
+"""Side-by-side throughput measurement shared by the benchmark scripts."""
+import statistics
+import time
+
+import torch
+from detectron2.utils.events import EventStorage
+from tabulate import tabulate
+
+__all__ = ["images_per_second", "side_by_side", "sgd_step", "inference_step", "train_and_inference_table"]
+
+
+def images_per_second(step, num_images, iters, warmup=2):
+    """Throughput of calling `step` (which processes `num_images` images) `iters` times after `warmup` calls."""
+    for _ in range(warmup):
+        step()
+    start = time.perf_counter()
+    for _ in range(iters):
+        step()
+    return num_images * iters / (time.perf_counter() - start)
+
+
+def side_by_side(ours, reference, num_images, iters, rounds=3):
+    """
+    (our images/s, reference images/s): the median over `rounds` rounds, each timing `ours` then
+    `reference`, so that a slow phase of the machine hits both.
+    """
+    pairs = [(images_per_second(ours, num_images, iters), images_per_second(reference, num_images, iters))
+             for _ in range(rounds)]
+    return statistics.median(p[0] for p in pairs), statistics.median(p[1] for p in pairs)
+
+
+def sgd_step(model, compute_loss):
+    """A training step function: `compute_loss()` -> loss tensor or dict of losses, backward, SGD step."""
+    optimizer = torch.optim.SGD(model.parameters(), lr=1e-3, momentum=0.9)
+
+    def step():
+        losses = compute_loss()
+        loss = sum(losses.values()) if isinstance(losses, dict) else losses
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+
+    return step
+
+
+def inference_step(call):
+    """A step function running `call()` under torch.inference_mode."""
+
+    def step():
+        with torch.inference_mode():
+            call()
+
+    return step
+
+
+def train_and_inference_table(models, train_steps, infer_steps, num_images, iters, rounds):
+    """
+    Args:
+        models: (our model, reference model).
+        train_steps / infer_steps: (ours, reference) functions doing one step on `num_images` images.
+    Returns:
+        a GitHub-style table of images/s per phase and the ratio ours / reference.
+    """
+    rows = []
+    with EventStorage(0):
+        for phase, steps, training in (("train", train_steps, True), ("inference", infer_steps, False)):
+            for model in models:
+                model.train(training)
+            ours, reference = side_by_side(*steps, num_images, iters, rounds)
+            rows.append((phase, f"{ours:.2f}", f"{reference:.2f}", f"{ours / reference:.2f}"))
+    return tabulate(rows, headers=("phase", "d2ext img/s", "reference img/s", "ratio"), tablefmt="github")
