@@ -105,16 +105,22 @@ def test_fine_tuning_to_other_classes_reinitialises_the_head_and_says_so(resnet1
     torch.testing.assert_close(model.backbone.layer4[1].conv2.weight, torchvision_model.layer4[1].conv2.weight)
 
 
+@pytest.fixture(scope="module")
+def backbone_file(resnet18_file, tmp_path_factory):
+    """`tools/convert_torchvision.py --backbone-only` output for `resnet18_file`."""
+    path = str(tmp_path_factory.mktemp("weights") / "resnet18_backbone.pth")
+    run_tool("convert_torchvision.py", "--arch", "resnet18", "--backbone-only", resnet18_file[1], path)
+    return path
+
+
 @pytest.mark.parametrize("config_file, opts", [
     ("shapes/detection/faster_rcnn_tvR_18_FPN.yaml", []),
     ("shapes/detection/faster_rcnn_tvR_18_FPN.yaml", ["MODEL.META_ARCHITECTURE", "SemanticSegmentor",
                                                        "MODEL.SEM_SEG_HEAD.NUM_CLASSES", 4]),
     ("ImageNet/classification/resnet18.yaml", []),
 ], ids=["detector", "segmenter", "classifier"])
-def test_backbone_only_checkpoint_initialises_any_model_with_that_backbone(resnet18_file, tmp_path, config_file, opts):
-    torchvision_model, state_dict_file = resnet18_file
-    backbone_file = str(tmp_path / "resnet18_backbone.pth")
-    run_tool("convert_torchvision.py", "--arch", "resnet18", "--backbone-only", state_dict_file, backbone_file)
+def test_backbone_only_checkpoint_initialises_any_model_with_that_backbone(resnet18_file, backbone_file, config_file, opts):
+    torchvision_model, _ = resnet18_file
     model = build_model(model_cfg(config_file, *opts))
     Checkpointer(model).load(backbone_file)
     backbone = getattr(model.backbone, "bottom_up", model.backbone)

@@ -24,7 +24,7 @@ def test_label_is_the_single_drawn_shape():
     with open(os.path.join(split_dir, "instances.json")) as f:
         assert len(json.load(f)["annotations"]) == 300
     for record in records:
-        assert (record["height"], record["width"]) == (64, 64)
+        assert (record["height"], record["width"]) == (128, 128)
         sem_seg = cv2.imread(os.path.join(split_dir, "sem_seg", os.path.basename(record["file_name"])),
                              cv2.IMREAD_UNCHANGED)
         assert np.unique(sem_seg).tolist() == [0, record["label"] + 1]

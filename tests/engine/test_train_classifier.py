@@ -50,7 +50,7 @@ SOLVER:
   WARMUP_ITERS: 2
   CHECKPOINT_PERIOD: 3
 """
-    return write_config(root / "config.yaml", os.path.join(REPO, "configs/shapes/classification/resnet18.yaml"), body)
+    return write_config(root / "config.yaml", os.path.join(REPO, "configs/shapes/classification/mobilenet_v3_small.yaml"), body)
 
 
 @pytest.fixture(scope="module")

@@ -14,8 +14,8 @@ __all__ = ["SHAPES_CLS_SPLITS", "register_shapes_cls"]
 
 # max_objects=1: render_scene draws 1..max_objects shapes, and the first is always placed.
 SHAPES_CLS_SPLITS = {
-    "cls_train": ShapesSplitSpec(num_images=1500, seed=2, image_size=64, max_objects=1, min_radius=8, max_radius=24),
-    "cls_val": ShapesSplitSpec(num_images=300, seed=3, image_size=64, max_objects=1, min_radius=8, max_radius=24),
+    "cls_train": ShapesSplitSpec(num_images=5000, seed=2, max_objects=1),
+    "cls_val": ShapesSplitSpec(num_images=300, seed=3, max_objects=1),
 }
 
 
