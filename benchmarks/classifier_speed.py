@@ -2,8 +2,9 @@
 """
 Training and inference images/s of d2ext's ImageClassifier with torchvision's ResNet-18 (through
 detectron2's model-input plumbing: list of dicts, normalisation, ImageList, loss dict) beside a
-plain torchvision resnet18 loop on the same batch of images at the same size, in one process,
-alternating rounds; the table ends with the d2ext / torchvision ratio.
+plain torchvision resnet18 loop on the same batch of images at the same size (both normalise the
+same uint8 batch inside the timed step), in one process, alternating rounds; the table ends with
+the d2ext / torchvision ratio.
 
     python benchmarks/classifier_speed.py [--iters 5] [--rounds 3] [--batch 32] [--size 224]
 """
@@ -36,16 +37,20 @@ def main(argv=None):
     mapper = build_mapper(cfg, is_train=True)
     batch = [mapper(d) for d in DatasetCatalog.get("shapes_cls_val")[: args.batch]]
     mean, std = (torch.tensor(v).view(1, 3, 1, 1) for v in (cfg.MODEL.PIXEL_MEAN, cfg.MODEL.PIXEL_STD))
-    images = (torch.stack([d["image"] for d in batch]).float() - mean) / std
+    uint8_images = torch.stack([d["image"] for d in batch])
     labels = torch.tensor([d["label"] for d in batch])
+
+    def normalised():
+        """The reference's input: the same uint8 batch normalised as torchvision's Normalize would."""
+        return (uint8_images.float() - mean) / std
 
     d2ext_model = Trainer.build_model(cfg)
     tv_model = torchvision.models.resnet18(num_classes=cfg.MODEL.CLS_HEAD.NUM_CLASSES)
     table = train_and_inference_table(
         (d2ext_model, tv_model),
         (sgd_step(d2ext_model, lambda: d2ext_model(batch)),
-         sgd_step(tv_model, lambda: F.cross_entropy(tv_model(images), labels))),
-        (inference_step(lambda: d2ext_model(batch)), inference_step(lambda: tv_model(images))),
+         sgd_step(tv_model, lambda: F.cross_entropy(tv_model(normalised()), labels))),
+        (inference_step(lambda: d2ext_model(batch)), inference_step(lambda: tv_model(normalised()))),
         args.batch, args.iters, args.rounds)
     print(f"ImageClassifier ResNet-18 vs torchvision resnet18, {args.size}x{args.size} shapes_cls images, "
           f"batch {args.batch}, {cfg.MODEL.CLS_HEAD.NUM_CLASSES} classes, {torch.get_num_threads()} CPU threads, "

@@ -21,7 +21,7 @@ class ImageClassifier(nn.Module):
     training, "label" (int, index into the dataset's thing_classes). ClassificationDatasetMapper
     resizes and crops every image to one size, so a batch stacks without padding (padding would
     enter the pooled features and change an image's logits with its batch-mates); images of
-    different sizes are still padded by ImageList rather than refused.
+    different sizes are still padded (with 0 before normalisation) by ImageList rather than refused.
 
     Output in training: {"loss_cls": cross-entropy with MODEL.CLS_HEAD.LABEL_SMOOTHING}.
     Output in eval: one dict per image with
@@ -63,9 +63,10 @@ class ImageClassifier(nn.Module):
         return self.pixel_mean.device
 
     def forward(self, batched_inputs):
-        images = [(x["image"].to(self.device) - self.pixel_mean) / self.pixel_std for x in batched_inputs]
-        images = ImageList.from_tensors(images, self.backbone.size_divisibility)
-        logits = self.cls_head(self.backbone(images.tensor)[self.in_feature])
+        # Stacked first, normalised once for the whole batch: one pass per operation, not one per image.
+        images = ImageList.from_tensors([x["image"].to(self.device) for x in batched_inputs],
+                                        self.backbone.size_divisibility)
+        logits = self.cls_head(self.backbone((images.tensor - self.pixel_mean) / self.pixel_std)[self.in_feature])
         if self.training:
             labels = torch.as_tensor([x["label"] for x in batched_inputs], device=self.device)
             get_event_storage().put_scalar("cls_accuracy", (logits.argmax(1) == labels).float().mean().item())
