@@ -12,8 +12,6 @@ Written on first use into ``$D2EXT_DATASETS/digits`` (default ``./datasets``), u
 8-bit grayscale with pixel = value * 255 // 16 (the values are 0..16). The split needs no random seed.
 """
 import os
-from functools import partial
-
 import cv2
 import numpy as np
 from detectron2.data import DatasetCatalog, MetadataCatalog
@@ -26,6 +24,7 @@ __all__ = ["DIGITS_CLASSES", "DIGITS_SPLITS", "digits_split_of", "ensure_digits"
 DIGITS_CLASSES = tuple(str(digit) for digit in range(10))
 DIGITS_SPLITS = ("train", "test")
 _GENERATOR_VERSION = 1  # bump when the written files change, so old files on disk are regenerated
+_NUM_SAMPLES = 1797  # len(load_digits().target)
 
 
 def digits_split_of(index):
@@ -33,7 +32,14 @@ def digits_split_of(index):
     return "test" if index % 5 == 4 else "train"
 
 
-def _write_digits(out_dir, digits):
+def _write_digits(out_dir):
+    # Imported here: scikit-learn takes about a second to import, paid only when the folder is written.
+    from sklearn.datasets import load_digits
+
+    digits = load_digits()
+    if len(digits.target) != _NUM_SAMPLES:
+        raise RuntimeError(f"scikit-learn's load_digits() has {len(digits.target)} samples, d2ext's split "
+                           f"expects {_NUM_SAMPLES}: bump _GENERATOR_VERSION and the documented split sizes.")
     pixels = (digits.images.astype(np.int64) * 255 // 16).astype(np.uint8)
     for index, (image, digit) in enumerate(zip(pixels, digits.target)):
         folder = os.path.join(out_dir, digits_split_of(index), str(digit))
@@ -43,13 +49,8 @@ def _write_digits(out_dir, digits):
 
 def ensure_digits(digits_dir):
     """Write the digits dataset into `digits_dir` unless it is complete. Returns True when this call wrote it."""
-    # Imported here: scikit-learn takes about a second to import, which `import d2ext` should not pay.
-    from sklearn.datasets import load_digits
-
-    digits = load_digits()
-    fingerprint = {"generator_version": _GENERATOR_VERSION, "num_samples": len(digits.target)}
-    return ensure_generated(digits_dir, fingerprint, partial(_write_digits, digits=digits),
-                            f"scikit-learn digits ({len(digits.target)} images)")
+    fingerprint = {"generator_version": _GENERATOR_VERSION, "num_samples": _NUM_SAMPLES}
+    return ensure_generated(digits_dir, fingerprint, _write_digits, f"scikit-learn digits ({_NUM_SAMPLES} images)")
 
 
 def _load_split(digits_dir, split):
