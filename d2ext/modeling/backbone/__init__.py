@@ -7,3 +7,4 @@ from .sequential_features import (
     build_torchvision_vgg_backbone,
 )
 from .torchvision_models import TORCHVISION_ARCHS
+from .unet_encoder import UNetEncoder, build_unet_encoder_backbone

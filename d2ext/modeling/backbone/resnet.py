@@ -2,6 +2,7 @@
 from detectron2.layers import ShapeSpec
 from detectron2.modeling import BACKBONE_REGISTRY, FPN, Backbone
 from detectron2.modeling.backbone.fpn import LastLevelMaxPool
+from torch import nn
 
 from .torchvision_models import build_torchvision_model, convert_norm, freeze_children, last_conv_channels
 
@@ -9,6 +10,26 @@ __all__ = ["TorchvisionResNet", "build_torchvision_resnet_backbone", "build_torc
 
 _STEM = ("conv1", "bn1", "relu", "maxpool")
 _STAGES = ("res2", "res3", "res4", "res5")  # torchvision's layer1..layer4
+_DILATED_STAGES = {32: 0, 16: 1, 8: 2}  # output stride -> how many of the last stages are dilated
+
+
+def dilate_stage(layer, previous_dilation):
+    """
+    Make the torchvision ResNet stage `layer` (an nn.Sequential of blocks) keep its input's
+    resolution (in place): its strided convolutions get stride 1, its 3x3 convolutions dilation
+    2 * `previous_dilation` (the first block's keep `previous_dilation`), as torchvision's
+    ``replace_stride_with_dilation`` builds Bottleneck stages; BasicBlock stages (ResNet-18/34),
+    which torchvision does not dilate, follow the same rule. Returns the stage's new dilation.
+    """
+    dilation = 2 * previous_dilation
+    for index, block in enumerate(layer):
+        for conv in block.modules():
+            if isinstance(conv, nn.Conv2d):
+                conv.stride = (1, 1)
+                if conv.kernel_size == (3, 3):
+                    d = previous_dilation if index == 0 else dilation
+                    conv.dilation, conv.padding = (d, d), (d, d)
+    return dilation
 
 
 class TorchvisionResNet(Backbone):
@@ -17,16 +38,18 @@ class TorchvisionResNet(Backbone):
     layer1..layer4), so torchvision weights load by name.
 
     forward: (N, 3, H, W) -> {name: (N, C, H/stride, W/stride)} for the `out_features` among
-    "stem" (stride 4, after the max-pool), "res2".."res5" (strides 4, 8, 16, 32; detectron2's names).
+    "stem" (stride 4, after the max-pool), "res2".."res5" (strides 4, 8, 16, 32; detectron2's names;
+    with output stride 16 or 8 the dilated stages keep the stride of the stage before them).
     """
 
-    def __init__(self, arch, out_features, norm="BN", freeze_at=0):
+    def __init__(self, arch, out_features, norm="BN", freeze_at=0, output_stride=32):
         """
         Args:
             arch: "resnet18", "resnet34", "resnet50" or "resnet101".
             out_features: stage names to return.
             norm: see ``convert_norm``.
             freeze_at: 0 trains everything; 1 freezes the stem, k > 1 also res2..res<k> (detectron2's FREEZE_AT).
+            output_stride: 32; 16 dilates res5, 8 dilates res4 and res5 (see ``dilate_stage``).
         """
         super().__init__()
         self.arch = arch
@@ -35,19 +58,30 @@ class TorchvisionResNet(Backbone):
         unknown = set(out_features) - set(names)
         if unknown:
             raise ValueError(f"MODEL.TORCHVISION.OUT_FEATURES: {sorted(unknown)} are not stages of {arch}; choose from {names}.")
+        if output_stride not in _DILATED_STAGES:
+            raise ValueError(f"MODEL.TORCHVISION.OUTPUT_STRIDE = {output_stride}: choose one of {sorted(_DILATED_STAGES)}.")
         for name in _STEM:
             self.add_module(name, getattr(resnet, name))
         self.stages = [f"layer{i}" for i in range(1, 5)]
         for layer in self.stages:
             self.add_module(layer, getattr(resnet, layer))
+        dilation = 1
+        for layer in self.stages[len(self.stages) - _DILATED_STAGES[output_stride]:]:
+            dilation = dilate_stage(getattr(self, layer), dilation)
         self._out_features = [name for name in names if name in out_features]
-        self._out_feature_strides = {"stem": 4, **{name: 2 ** (i + 2) for i, name in enumerate(_STAGES)}}
+        self._out_feature_strides = {"stem": 4, **{name: min(2 ** (i + 2), output_stride) for i, name in enumerate(_STAGES)}}
         self._out_feature_channels = {
             "stem": resnet.conv1.out_channels,
             **{name: last_conv_channels(getattr(self, layer)[-1], 0) for name, layer in zip(_STAGES, self.stages)},
         }
         if freeze_at >= 1:
             freeze_children(self, _STEM + tuple(self.stages[: freeze_at - 1]))
+
+    @property
+    def size_divisibility(self):
+        # Inputs padded to a multiple of 32 give every stage an exact 1/stride of the input size, so
+        # that upsampling a stage's output by its stride lands on the input's pixels.
+        return 32
 
     def forward(self, x):
         outputs = {}
@@ -64,8 +98,8 @@ class TorchvisionResNet(Backbone):
 
 
 def _resnet_from_config(cfg, out_features):
-    return TorchvisionResNet(cfg.MODEL.TORCHVISION.ARCH, out_features,
-                             norm=cfg.MODEL.TORCHVISION.NORM, freeze_at=cfg.MODEL.BACKBONE.FREEZE_AT)
+    return TorchvisionResNet(cfg.MODEL.TORCHVISION.ARCH, out_features, norm=cfg.MODEL.TORCHVISION.NORM,
+                             freeze_at=cfg.MODEL.BACKBONE.FREEZE_AT, output_stride=cfg.MODEL.TORCHVISION.OUTPUT_STRIDE)
 
 
 @BACKBONE_REGISTRY.register()

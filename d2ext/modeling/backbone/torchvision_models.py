@@ -1,8 +1,9 @@
 """What every torchvision backbone shares: building the torchvision model, its norm, freezing stages."""
 import torchvision
 from detectron2.layers import FrozenBatchNorm2d
-from detectron2.utils import comm
 from torch import nn
+
+from ..norm import resolve_norm
 
 __all__ = ["TORCHVISION_ARCHS", "build_torchvision_model", "convert_norm", "freeze_children", "last_conv_channels"]
 
@@ -34,12 +35,13 @@ def convert_norm(module, norm):
     "FrozenBN" fixes statistics and affine, "SyncBN" synchronises them when several processes train
     (plain BN in one process, where SyncBN has nothing to synchronise and needs a process group).
     """
+    norm = resolve_norm(norm)
     if norm == "BN":
         return module
     if norm == "FrozenBN":
         return FrozenBatchNorm2d.convert_frozen_batchnorm(module)
     if norm == "SyncBN":
-        return nn.SyncBatchNorm.convert_sync_batchnorm(module) if comm.get_world_size() > 1 else module
+        return nn.SyncBatchNorm.convert_sync_batchnorm(module)
     raise ValueError(f"MODEL.TORCHVISION.NORM = {norm!r}: choose 'BN', 'FrozenBN' or 'SyncBN'.")
 
 
