@@ -8,6 +8,7 @@ import sys
 import tempfile
 
 import pytest
+import torch
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # Generated datasets of the tests go to a temporary folder, not the checkout's ./datasets. This runs
@@ -43,6 +44,25 @@ def tiny_shapes(tmp_path_factory):
     for split, spec in splits.items():
         generate_split(str(root / split), spec, progress=False)
     return {split: str(root / split) for split in splits}
+
+
+def randomise_batch_norm(model):
+    """`model` with BN statistics and affine moved away from 0/1 (in place), so that a weight
+    conversion that drops or mixes them up changes the outputs."""
+    for m in model.modules():
+        if isinstance(m, torch.nn.BatchNorm2d):
+            m.running_mean.normal_(0, 0.1)
+            m.running_var.uniform_(0.8, 1.2)
+            m.weight.data.uniform_(0.8, 1.2)
+            m.bias.data.normal_(0, 0.1)
+    return model
+
+
+def normalised(image_uint8, cfg):
+    """(1, 3, H, W) float input of torchvision for the (3, H, W) uint8 RGB image d2ext normalises itself."""
+    mean = torch.tensor(cfg.MODEL.PIXEL_MEAN).view(3, 1, 1)
+    std = torch.tensor(cfg.MODEL.PIXEL_STD).view(3, 1, 1)
+    return ((image_uint8.float() - mean) / std)[None]
 
 
 def write_config(path, base, body):

@@ -1,3 +1,8 @@
 """Checkpoint loading: detectron2's checkpointer extended, torchvision weight conversion."""
 from .checkpointer import Checkpointer
-from .torchvision_weights import convert_torchvision_classifier
+from .torchvision_weights import (
+    SEGMENTATION_ARCHS,
+    convert_torchvision,
+    convert_torchvision_classifier,
+    convert_torchvision_segmentation,
+)

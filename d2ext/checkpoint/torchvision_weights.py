@@ -1,9 +1,10 @@
 """
-torchvision classification ``state_dict`` -> d2ext checkpoint.
+torchvision classification and segmentation ``state_dict`` -> d2ext checkpoint.
 
 d2ext's torchvision backbones keep torchvision's module names, so backbone weights only gain the
-``backbone.`` prefix; the classifier layers are renamed to ``cls_head.layers.<i>`` and
-``cls_head.predictor``. A backbone-only checkpoint keeps the backbone's own names and records its
+``backbone.`` prefix (segmentation models already have it); the classifier layers are renamed to
+``cls_head.layers.<i>`` and ``cls_head.predictor``, the segmentation heads' to d2ext's
+``sem_seg_head`` modules. A backbone-only checkpoint keeps the backbone's own names and records its
 architecture, so ``d2ext.checkpoint.Checkpointer`` loads it into whichever module of a model is that
 backbone (a classifier's ``backbone``, an FPN's ``backbone.bottom_up``, ...).
 """
@@ -12,7 +13,8 @@ import torchvision
 
 from ..modeling.backbone import TORCHVISION_ARCHS
 
-__all__ = ["HEAD_RENAMES", "check_torchvision_state_dict", "convert_torchvision_classifier"]
+__all__ = ["HEAD_RENAMES", "SEGMENTATION_ARCHS", "SEGMENTATION_HEAD_RENAMES", "check_torchvision_state_dict",
+           "convert_torchvision", "convert_torchvision_classifier", "convert_torchvision_segmentation"]
 
 # family -> {torchvision classifier module: d2ext ClassificationHead module}
 HEAD_RENAMES = {
@@ -23,15 +25,48 @@ HEAD_RENAMES = {
 }
 
 
+# torchvision segmentation model -> the ResNet under it.
+SEGMENTATION_ARCHS = {f"{head}_resnet{depth}": f"resnet{depth}" for head in ("fcn", "deeplabv3") for depth in (50, 101)}
+
+# head ("fcn", "deeplabv3") -> {torchvision module: d2ext module under ``sem_seg_head``} (FCNHead keeps
+# torchvision's names; DeepLabHead runs detectron2's ASPP, whose convs hold their norm as ``.norm``).
+_FCN_RENAMES = {f"{classifier}.{i}": f"{classifier}.{i}" for classifier in ("classifier", "aux_classifier") for i in (0, 1, 4)}
+SEGMENTATION_HEAD_RENAMES = {
+    "fcn": _FCN_RENAMES,
+    "deeplabv3": {
+        **{k: v for k, v in _FCN_RENAMES.items() if k.startswith("aux_")},
+        **{f"classifier.0.convs.{i}.0": f"aspp.convs.{i}" for i in range(4)},
+        **{f"classifier.0.convs.{i}.1": f"aspp.convs.{i}.norm" for i in range(4)},
+        "classifier.0.project.0": "aspp.project",
+        "classifier.0.project.1": "aspp.project.norm",
+        "classifier.1": "refine",
+        "classifier.2": "refine.norm",
+        "classifier.4": "predictor",
+    },
+}
+# torchvision's image-pooling conv and its BN, folded into detectron2's ASPP pooling conv (no norm).
+_POOLING_CONV, _POOLING_NORM, _D2EXT_POOLING_CONV = "classifier.0.convs.4.1", "classifier.0.convs.4.2", "aspp.convs.4.1"
+
+
+def _expected_state_dict(arch, state_dict):
+    """The keys and shapes (on the meta device) of torchvision's `arch` with `state_dict`'s classes and aux head."""
+    if arch in SEGMENTATION_ARCHS:
+        kwargs = {"weights_backbone": None, "num_classes": state_dict.get("classifier.4.weight", torch.empty(21, 0)).shape[0],
+                  "aux_loss": any(key.startswith("aux_classifier.") for key in state_dict)}
+    else:
+        head = HEAD_RENAMES[TORCHVISION_ARCHS[arch]]
+        predictor = next(k for k, v in head.items() if v == "predictor")
+        kwargs = {"num_classes": state_dict.get(f"{predictor}.weight", torch.empty(1000, 0)).shape[0]}
+    with torch.device("meta"):  # shapes only: nothing allocated or initialised
+        return torchvision.models.get_model(arch, weights=None, **kwargs).state_dict()
+
+
 def check_torchvision_state_dict(state_dict, arch, source):
     """Raise ValueError naming `source` unless `state_dict` has exactly the keys and shapes of torchvision's `arch`."""
-    if arch not in TORCHVISION_ARCHS:
-        raise ValueError(f"--arch {arch!r}: not a supported torchvision architecture; choose one of {sorted(TORCHVISION_ARCHS)}.")
-    head = HEAD_RENAMES[TORCHVISION_ARCHS[arch]]
-    predictor = next(k for k, v in head.items() if v == "predictor")
-    num_classes = state_dict.get(f"{predictor}.weight", torch.empty(1000, 0)).shape[0]
-    with torch.device("meta"):  # shapes only: nothing allocated or initialised
-        expected = torchvision.models.get_model(arch, weights=None, num_classes=num_classes).state_dict()
+    if arch not in TORCHVISION_ARCHS and arch not in SEGMENTATION_ARCHS:
+        raise ValueError(f"--arch {arch!r}: not a supported torchvision architecture; choose one of "
+                         f"{sorted([*TORCHVISION_ARCHS, *SEGMENTATION_ARCHS])}.")
+    expected = _expected_state_dict(arch, state_dict)
     missing = sorted(set(expected) - set(state_dict))
     unexpected = sorted(set(state_dict) - set(expected))
     wrong_shapes = [f"{k}: {tuple(state_dict[k].shape)} instead of {tuple(v.shape)}"
@@ -66,3 +101,47 @@ def convert_torchvision_classifier(state_dict, arch, backbone_only=False, source
     if backbone_only:
         checkpoint["backbone_arch"] = arch
     return checkpoint
+
+
+def _fold_pooling_norm(state_dict):
+    """torchvision's ASPP pooling conv (no bias) + eval-mode BN -> one conv's {"weight", "bias"}."""
+    weight = state_dict[f"{_POOLING_CONV}.weight"]
+    gamma, beta, mean, var = (state_dict[f"{_POOLING_NORM}.{k}"] for k in ("weight", "bias", "running_mean", "running_var"))
+    scale = gamma / torch.sqrt(var + 1e-5)  # torch.nn.BatchNorm2d's default eps, which torchvision uses
+    return {"weight": weight * scale.view(-1, 1, 1, 1), "bias": beta - mean * scale}
+
+
+def convert_torchvision_segmentation(state_dict, arch, backbone_only=False, source="state_dict"):
+    """
+    Args:
+        state_dict: a torchvision `arch` model's state_dict, with or without its aux_classifier.
+        arch: a key of SEGMENTATION_ARCHS, e.g. "deeplabv3_resnet50".
+        backbone_only: keep only the ResNet, under its own names (backbone_arch "resnet50"/"resnet101").
+        source: how to name the input in errors (its file).
+    Returns:
+        a checkpoint dict for MODEL.WEIGHTS, as ``convert_torchvision_classifier``'s, for the
+        configs in configs/VOC/semantic_segmentation/ (FCNHead / DeepLabHead, AUX_IN_FEATURE res4
+        when the aux_classifier is present).
+    """
+    check_torchvision_state_dict(state_dict, arch, source)
+    renames = SEGMENTATION_HEAD_RENAMES[arch.split("_")[0]]
+    model = {}
+    for key, value in state_dict.items():
+        if key.startswith("backbone."):
+            model[key[len("backbone."):] if backbone_only else key] = value
+        elif not backbone_only and not key.startswith((_POOLING_CONV, _POOLING_NORM)):
+            module, parameter = key.rsplit(".", 1)
+            model[f"sem_seg_head.{renames[module]}.{parameter}"] = value
+    if not backbone_only and arch.startswith("deeplabv3"):
+        for parameter, value in _fold_pooling_norm(state_dict).items():
+            model[f"sem_seg_head.{_D2EXT_POOLING_CONV}.{parameter}"] = value
+    checkpoint = {"model": model, "__author__": "torchvision", "arch": arch}
+    if backbone_only:
+        checkpoint["backbone_arch"] = SEGMENTATION_ARCHS[arch]
+    return checkpoint
+
+
+def convert_torchvision(state_dict, arch, backbone_only=False, source="state_dict"):
+    """``convert_torchvision_segmentation`` for a segmentation `arch`, else ``convert_torchvision_classifier``."""
+    convert = convert_torchvision_segmentation if arch in SEGMENTATION_ARCHS else convert_torchvision_classifier
+    return convert(state_dict, arch, backbone_only, source)

@@ -7,7 +7,7 @@ import torch
 import torchvision
 from detectron2.modeling import build_model
 
-from conftest import REPO, run_tool
+from conftest import REPO, normalised, randomise_batch_norm, run_tool
 from d2ext import get_cfg
 from d2ext.checkpoint import Checkpointer, convert_torchvision_classifier
 from d2ext.modeling.backbone import TORCHVISION_ARCHS
@@ -29,24 +29,11 @@ def imagenet_cfg(arch, *opts):
 def random_torchvision_model(arch, num_classes=NUM_CLASSES):
     """A torchvision `arch` in eval mode with random weights, BN statistics away from 0/1, and logits of unit scale."""
     torch.manual_seed(0)
-    model = torchvision.models.get_model(arch, weights=None, num_classes=num_classes).eval()
-    for m in model.modules():
-        if isinstance(m, torch.nn.BatchNorm2d):
-            m.running_mean.normal_(0, 0.1)
-            m.running_var.uniform_(0.8, 1.2)
-            m.weight.data.uniform_(0.8, 1.2)
-            m.bias.data.normal_(0, 0.1)
+    model = randomise_batch_norm(torchvision.models.get_model(arch, weights=None, num_classes=num_classes).eval())
     predictor = [m for m in model.modules() if isinstance(m, torch.nn.Linear)][-1]
     with torch.no_grad():
         predictor.weight /= model(torch.rand(4, 3, 96, 96)).std()
     return model
-
-
-def normalised(image_uint8, cfg):
-    """(1, 3, H, W) float input of torchvision for the (3, H, W) uint8 RGB image d2ext normalises itself."""
-    mean = torch.tensor(cfg.MODEL.PIXEL_MEAN).view(3, 1, 1)
-    std = torch.tensor(cfg.MODEL.PIXEL_STD).view(3, 1, 1)
-    return ((image_uint8.float() - mean) / std)[None]
 
 
 def compare(torchvision_model, d2ext_model, cfg):
