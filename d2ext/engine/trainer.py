@@ -5,6 +5,7 @@ import weakref
 
 from detectron2.data import MetadataCatalog, build_detection_test_loader, build_detection_train_loader
 from detectron2.engine import AMPTrainer, DefaultTrainer, SimpleTrainer, TrainerBase, create_ddp_model
+from detectron2.projects.deeplab import build_lr_scheduler
 from detectron2.utils import comm
 from detectron2.utils.events import get_event_storage
 from detectron2.utils.logger import setup_logger
@@ -16,31 +17,45 @@ from ..utils.file_io import atomic_write_json
 
 __all__ = ["NUM_CLASSES_KEYS", "check_num_classes", "Trainer"]
 
-# META_ARCHITECTURE -> the config key of its class count. New meta-architectures add theirs.
+# META_ARCHITECTURE -> (config key of its class count, metadata field of a dataset's class names).
+# New meta-architectures add theirs.
 NUM_CLASSES_KEYS = {
-    "GeneralizedRCNN": "MODEL.ROI_HEADS.NUM_CLASSES",
-    "RetinaNet": "MODEL.RETINANET.NUM_CLASSES",
-    "ImageClassifier": "MODEL.CLS_HEAD.NUM_CLASSES",
+    "GeneralizedRCNN": ("MODEL.ROI_HEADS.NUM_CLASSES", "thing_classes"),
+    "RetinaNet": ("MODEL.RETINANET.NUM_CLASSES", "thing_classes"),
+    "ImageClassifier": ("MODEL.CLS_HEAD.NUM_CLASSES", "thing_classes"),
+    "SemanticSegmentor": ("MODEL.SEM_SEG_HEAD.NUM_CLASSES", "stuff_classes"),
 }
+
+
+def _config_value(cfg, key):
+    for part in key.split("."):
+        cfg = cfg[part]
+    return cfg
 
 
 def check_num_classes(cfg, dataset_names):
     """
-    Raise ValueError when the model's class count differs from a dataset's ``thing_classes``
-    (known once the dataset is loaded): labels beyond the head would fail late and obscurely.
+    Raise ValueError when the model's class count differs from a dataset's classes, or a semantic
+    segmentation model ignores another label than the dataset (known once the dataset is loaded):
+    labels beyond the head would fail late and obscurely, other ones would silently train as classes.
     """
-    key = NUM_CLASSES_KEYS.get(cfg.MODEL.META_ARCHITECTURE)
+    key, classes_field = NUM_CLASSES_KEYS.get(cfg.MODEL.META_ARCHITECTURE, (None, None))
     if key is None:
         return
-    num_classes = cfg
-    for part in key.split("."):
-        num_classes = num_classes[part]
+    num_classes = _config_value(cfg, key)
     for name in dataset_names:
-        classes = MetadataCatalog.get(name).get("thing_classes")
+        metadata = MetadataCatalog.get(name)
+        classes = metadata.get(classes_field)
         if classes is not None and len(classes) != num_classes:
             raise ValueError(
                 f"{key} = {num_classes}, but dataset '{name}' has {len(classes)} classes {classes}. "
                 f"Set {key} {len(classes)} (in the config file or as a KEY VALUE override)."
+            )
+        ignore_label = metadata.get("ignore_label")
+        if classes_field == "stuff_classes" and ignore_label is not None and ignore_label != cfg.MODEL.SEM_SEG_HEAD.IGNORE_VALUE:
+            raise ValueError(
+                f"MODEL.SEM_SEG_HEAD.IGNORE_VALUE = {cfg.MODEL.SEM_SEG_HEAD.IGNORE_VALUE}, but dataset '{name}' marks "
+                f"unscored pixels with {ignore_label}. Set MODEL.SEM_SEG_HEAD.IGNORE_VALUE {ignore_label}."
             )
 
 
@@ -80,6 +95,11 @@ class Trainer(DefaultTrainer):
     def build_inner_trainer(cls, cfg, model, data_loader, optimizer):
         """The loop that runs one iteration: detectron2's AMPTrainer when AMP is on, else SimpleTrainer."""
         return (AMPTrainer if cfg.SOLVER.AMP.ENABLED else SimpleTrainer)(model, data_loader, optimizer)
+
+    @classmethod
+    def build_lr_scheduler(cls, cfg, optimizer):
+        """detectron2's schedulers plus its DeepLab project's "WarmupPolyLR" (SOLVER.POLY_LR_*)."""
+        return build_lr_scheduler(cfg, optimizer)
 
     @classmethod
     def build_train_loader(cls, cfg):
