@@ -1,2 +1,3 @@
 from .build import EVALUATOR_REGISTRY, build_evaluator
 from .classification import ClassificationEvaluator
+from .sem_seg import SemanticSegmentationEvaluator

@@ -1,7 +1,12 @@
 """Overlays of predictions and ground truth with detectron2's Visualizer."""
 from detectron2.utils.visualizer import ColorMode, Visualizer
 
+from ..data.masks import check_mask_ids, read_mask
+
 __all__ = ["PREDICTION_DRAWERS", "GROUND_TRUTH_DRAWERS", "draw_predictions", "draw_ground_truth"]
+
+# Opacity of semantic segmentation overlays: the image stays visible under the classes.
+_SEM_SEG_ALPHA = 0.5
 
 
 def _draw_caption(visualizer, lines):
@@ -20,15 +25,21 @@ def _draw_top_classes(visualizer, predictions, top_k):
                                       for s, c in zip(scores.tolist(), classes.tolist())])
 
 
+def _draw_sem_seg(visualizer, predictions, top_k):
+    # predictions["sem_seg"]: (K, H, W) class scores; each pixel is drawn in the colour of its best class.
+    return visualizer.draw_sem_seg(predictions["sem_seg"].argmax(dim=0).cpu(), alpha=_SEM_SEG_ALPHA)
+
+
 # Model output key -> drawer(visualizer, predictions, top_k) -> VisImage. Tasks with new output keys add theirs.
-PREDICTION_DRAWERS = {"instances": _draw_instances, "scores": _draw_top_classes}
+PREDICTION_DRAWERS = {"instances": _draw_instances, "scores": _draw_top_classes, "sem_seg": _draw_sem_seg}
 
 
 def draw_predictions(rgb, predictions, metadata, scale=1.0, top_k=3):
     """
     Args:
         rgb: (H, W, 3) uint8 image in RGB.
-        predictions: one output dict of a d2ext model in eval mode (keys such as "instances", "scores").
+        predictions: one output dict of a d2ext model in eval mode (keys such as "instances", "scores",
+            "sem_seg").
         metadata: the dataset's Metadata (class names and colours).
         top_k: how many classes a classification overlay lists, best first, with their scores.
     Returns:
@@ -53,9 +64,18 @@ def _draw_label(visualizer, record):
     return _draw_caption(visualizer, [visualizer.metadata.thing_classes[record["label"]]])
 
 
+def _draw_sem_seg_mask(visualizer, record):
+    metadata, file_name = visualizer.metadata, record["sem_seg_file_name"]
+    mask = read_mask(file_name)
+    check_mask_ids(mask, len(metadata.stuff_classes), metadata.ignore_label, file_name)
+    # draw_sem_seg paints the ids below len(stuff_classes) only, so ignore_label pixels are left as they are.
+    return visualizer.draw_sem_seg(mask, alpha=_SEM_SEG_ALPHA)
+
+
 # A dataset's evaluator_type -> drawer(visualizer, dataset dict) -> VisImage; other types draw
 # whatever Visualizer.draw_dataset_dict finds in the record.
-GROUND_TRUTH_DRAWERS = {"coco": _draw_annotations, "classification": _draw_label}
+GROUND_TRUTH_DRAWERS = {"coco": _draw_annotations, "classification": _draw_label, "sem_seg": _draw_sem_seg_mask,
+                        "cityscapes_sem_seg": _draw_sem_seg_mask}
 
 
 def draw_ground_truth(rgb, dataset_dict, metadata, scale=1.0):

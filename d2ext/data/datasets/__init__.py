@@ -1,6 +1,6 @@
 """
-Dataset families. Importing this registers the built-in datasets: ``shapes_*``, ``shapes_cls_*``
-and ``digits_*``, generated on first use under ``datasets_root()``.
+Dataset families. Importing this registers the built-in datasets: ``shapes_*``, ``shapes_sem_seg_*``,
+``shapes_cls_*`` and ``digits_*``, generated on first use under ``datasets_root()``.
 """
 import os
 
@@ -10,7 +10,9 @@ from .digits import DIGITS_CLASSES, ensure_digits, register_digits
 from .errors import DatasetError
 from .generated import ensure_generated, generate, is_complete
 from .image_folder import load_image_folder, register_image_folder
-from .shapes import SHAPES_CLASSES, SHAPES_SPLITS, ShapesSplitSpec, ensure_split, generate_split, register_shapes
+from .sem_seg_folder import distinct_colors, load_sem_seg_folder, register_sem_seg_folder
+from .shapes import (SHAPES_CLASSES, SHAPES_SPLITS, ShapesSplitSpec, ensure_split, generate_split, register_shapes,
+                     register_shapes_sem_seg)
 from .shapes_cls import SHAPES_CLS_SPLITS, register_shapes_cls
 
 
@@ -20,5 +22,6 @@ def datasets_root():
 
 
 register_shapes(datasets_root())
+register_shapes_sem_seg(datasets_root())
 register_shapes_cls(datasets_root())
 register_digits(datasets_root())

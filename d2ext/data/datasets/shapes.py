@@ -13,7 +13,8 @@ half of an earlier shape are redrawn). One split directory holds::
 
 The same (seed, index) always gives the same scene; ``style="outlined"`` draws the same layout with
 outlines instead of fills, which gives the GAN tasks a second domain. Image-only folders are
-``images/``; per-image labels are the categories of its annotations.
+``images/``; per-image labels are the categories of its annotations. ``shapes_<split>`` reads a
+split as COCO instances, ``shapes_sem_seg_<split>`` as images and ``sem_seg/`` masks.
 
 Splits are generated on first use into ``$D2EXT_DATASETS/shapes/<split>`` (default ``./datasets``)
 under a file lock, so that when several processes start at once one writes and the others wait.
@@ -31,12 +32,19 @@ from detectron2.data.datasets import load_coco_json
 from tqdm import tqdm
 
 from .generated import ensure_generated, generate, is_complete
+from .sem_seg_folder import load_sem_seg_folder
 
 __all__ = ["SHAPES_CLASSES", "ShapesSplitSpec", "SHAPES_SPLITS", "render_scene", "generate_split",
-           "is_split_complete", "ensure_split", "register_shapes"]
+           "is_split_complete", "ensure_split", "register_shapes", "register_shapes_sem_seg"]
 
 SHAPES_CLASSES = ("circle", "square", "triangle")
 SHAPES_COLORS = ((230, 60, 60), (60, 140, 250), (250, 200, 40))  # overlay colour per class (RGB)
+# The classes of the sem_seg/ masks: id 0 is the background, id k the class SHAPES_CLASSES[k - 1].
+_SEM_SEG_METADATA = {
+    "stuff_classes": ["background", *SHAPES_CLASSES],
+    "stuff_colors": [[0, 0, 0], *[list(c) for c in SHAPES_COLORS]],
+    "ignore_label": 255,
+}
 _GENERATOR_VERSION = 1  # bump when rendering changes, so old files on disk are regenerated
 _MIN_VISIBLE_FRACTION = 0.5
 _PLACEMENT_TRIES = 20
@@ -221,11 +229,31 @@ def register_shapes(root):
         MetadataCatalog.get(name).set(
             thing_classes=list(SHAPES_CLASSES),
             thing_colors=[list(c) for c in SHAPES_COLORS],
-            stuff_classes=["background", *SHAPES_CLASSES],
-            stuff_colors=[[0, 0, 0], *[list(c) for c in SHAPES_COLORS]],
-            ignore_label=255,
+            **_SEM_SEG_METADATA,
             json_file=os.path.join(split_dir, "instances.json"),
             image_root=os.path.join(split_dir, "images"),
             sem_seg_root=os.path.join(split_dir, "sem_seg"),
             evaluator_type="coco",
+        )
+
+
+def _load_sem_seg_split(split_dir, spec):
+    ensure_split(split_dir, spec)
+    return load_sem_seg_folder(os.path.join(split_dir, "images"), os.path.join(split_dir, "sem_seg"))
+
+
+def register_shapes_sem_seg(root):
+    """
+    Register ``shapes_sem_seg_<split>`` for every split in SHAPES_SPLITS: the images and sem_seg/ masks of
+    the same split folders as ``shapes_<split>``, as semantic segmentation datasets (see sem_seg_folder).
+    """
+    for split, spec in SHAPES_SPLITS.items():
+        name = f"shapes_sem_seg_{split}"
+        split_dir = os.path.join(root, "shapes", split)
+        DatasetCatalog.register(name, lambda d=split_dir, s=spec: _load_sem_seg_split(d, s))
+        MetadataCatalog.get(name).set(
+            **_SEM_SEG_METADATA,
+            image_root=os.path.join(split_dir, "images"),
+            sem_seg_root=os.path.join(split_dir, "sem_seg"),
+            evaluator_type="sem_seg",
         )
