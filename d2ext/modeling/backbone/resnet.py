@@ -60,20 +60,20 @@ class TorchvisionResNet(Backbone):
             raise ValueError(f"MODEL.TORCHVISION.OUT_FEATURES: {sorted(unknown)} are not stages of {arch}; choose from {names}.")
         if output_stride not in _DILATED_STAGES:
             raise ValueError(f"MODEL.TORCHVISION.OUTPUT_STRIDE = {output_stride}: choose one of {sorted(_DILATED_STAGES)}.")
-        for name in _STEM:
-            self.add_module(name, getattr(resnet, name))
-        self.stages = [f"layer{i}" for i in range(1, 5)]
-        for layer in self.stages:
-            self.add_module(layer, getattr(resnet, layer))
+        layers = [f"layer{i}" for i in range(1, 5)]
         dilation = 1
-        for layer in self.stages[len(self.stages) - _DILATED_STAGES[output_stride]:]:
-            dilation = dilate_stage(getattr(self, layer), dilation)
+        for layer in layers[len(layers) - _DILATED_STAGES[output_stride]:]:
+            dilation = dilate_stage(getattr(resnet, layer), dilation)
         self._out_features = [name for name in names if name in out_features]
         self._out_feature_strides = {"stem": 4, **{name: min(2 ** (i + 2), output_stride) for i, name in enumerate(_STAGES)}}
         self._out_feature_channels = {
             "stem": resnet.conv1.out_channels,
-            **{name: last_conv_channels(getattr(self, layer)[-1], 0) for name, layer in zip(_STAGES, self.stages)},
+            **{name: last_conv_channels(getattr(resnet, layer)[-1], 0) for name, layer in zip(_STAGES, layers)},
         }
+        # Stages after the last requested one are not built: they would compute nothing that is used.
+        self.stages = layers[: names.index(self._out_features[-1])]
+        for name in (*_STEM, *self.stages):
+            self.add_module(name, getattr(resnet, name))
         if freeze_at >= 1:
             freeze_children(self, _STEM + tuple(self.stages[: freeze_at - 1]))
 
@@ -89,8 +89,6 @@ class TorchvisionResNet(Backbone):
         if "stem" in self._out_features:
             outputs["stem"] = x
         for name, layer in zip(_STAGES, self.stages):
-            if len(outputs) == len(self._out_features):
-                break  # the stages after the last requested one are not computed
             x = getattr(self, layer)(x)
             if name in self._out_features:
                 outputs[name] = x

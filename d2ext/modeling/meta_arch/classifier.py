@@ -64,8 +64,8 @@ class ImageClassifier(nn.Module):
 
     def forward(self, batched_inputs):
         # Stacked first, normalised once for the whole batch: one pass per operation, not one per image.
-        images = ImageList.from_tensors([x["image"].to(self.device) for x in batched_inputs],
-                                        self.backbone.size_divisibility)
+        # No padding to the backbone's size_divisibility: it would enter the pooled features.
+        images = ImageList.from_tensors([x["image"].to(self.device) for x in batched_inputs])
         logits = self.cls_head(self.backbone((images.tensor - self.pixel_mean) / self.pixel_std)[self.in_feature])
         if self.training:
             labels = torch.as_tensor([x["label"] for x in batched_inputs], device=self.device)
