@@ -64,6 +64,11 @@ def add_d2ext_config(cfg):
     cfg.INPUT.CLS.TRAIN_SCALE = (0.08, 1.0)
     cfg.INPUT.CLS.TRAIN_RATIO = (3.0 / 4.0, 4.0 / 3.0)
 
+    # Optimizer: "SGD" (detectron2's: SOLVER.MOMENTUM, NESTEROV) or "AdamW" (SOLVER.BETAS); both take
+    # BASE_LR, WEIGHT_DECAY(_NORM, _BIAS), BIAS_LR_FACTOR and CLIP_GRADIENTS as detectron2 defines them.
+    cfg.SOLVER.OPTIMIZER = "SGD"
+    cfg.SOLVER.BETAS = (0.9, 0.999)
+
     # Semantic segmentation. detectron2's DeepLab project adds MODEL.SEM_SEG_HEAD.{ASPP_CHANNELS,
     # ASPP_DILATIONS, ASPP_DROPOUT, LOSS_TYPE, USE_DEPTHWISE_SEPARABLE_CONV, ...},
     # INPUT.CROP.SINGLE_CATEGORY_MAX_AREA and SOLVER.POLY_LR_* (LR_SCHEDULER_NAME "WarmupPolyLR").

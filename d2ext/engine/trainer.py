@@ -6,6 +6,8 @@ import weakref
 from detectron2.data import MetadataCatalog, build_detection_test_loader, build_detection_train_loader
 from detectron2.engine import AMPTrainer, DefaultTrainer, SimpleTrainer, TrainerBase, create_ddp_model
 from detectron2.projects.deeplab import build_lr_scheduler
+from detectron2.solver.build import get_default_optimizer_params, maybe_add_gradient_clipping
+from torch import optim
 from detectron2.utils import comm
 from detectron2.utils.events import get_event_storage
 from detectron2.utils.logger import setup_logger
@@ -95,6 +97,18 @@ class Trainer(DefaultTrainer):
     def build_inner_trainer(cls, cfg, model, data_loader, optimizer):
         """The loop that runs one iteration: detectron2's AMPTrainer when AMP is on, else SimpleTrainer."""
         return (AMPTrainer if cfg.SOLVER.AMP.ENABLED else SimpleTrainer)(model, data_loader, optimizer)
+
+    @classmethod
+    def build_optimizer(cls, cfg, model):
+        """SOLVER.OPTIMIZER: detectron2's SGD, or AdamW with the same per-parameter LR and weight decay and clipping."""
+        if cfg.SOLVER.OPTIMIZER == "SGD":
+            return super().build_optimizer(cfg, model)
+        if cfg.SOLVER.OPTIMIZER != "AdamW":
+            raise ValueError(f"SOLVER.OPTIMIZER = {cfg.SOLVER.OPTIMIZER!r}: choose 'SGD' or 'AdamW'.")
+        params = get_default_optimizer_params(model, base_lr=cfg.SOLVER.BASE_LR, weight_decay_norm=cfg.SOLVER.WEIGHT_DECAY_NORM,
+                                              bias_lr_factor=cfg.SOLVER.BIAS_LR_FACTOR, weight_decay_bias=cfg.SOLVER.WEIGHT_DECAY_BIAS)
+        return maybe_add_gradient_clipping(cfg, optim.AdamW(params, lr=cfg.SOLVER.BASE_LR, betas=tuple(cfg.SOLVER.BETAS),
+                                                            weight_decay=cfg.SOLVER.WEIGHT_DECAY))
 
     @classmethod
     def build_lr_scheduler(cls, cfg, optimizer):
