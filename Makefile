@@ -26,6 +26,7 @@ test: setup
 bench: setup
 	$(PY) benchmarks/detector_speed.py
 	$(PY) benchmarks/classifier_speed.py
+	$(PY) benchmarks/segmenter_speed.py
 
 clean:
 	rm -rf output

@@ -8,7 +8,6 @@ the d2ext / torchvision ratio.
 
     python benchmarks/classifier_speed.py [--iters 5] [--rounds 3] [--batch 32] [--size 224]
 """
-import argparse
 import os
 import sys
 
@@ -19,15 +18,13 @@ from detectron2.data import DatasetCatalog
 
 from d2ext.data import build_mapper
 from d2ext.engine import Trainer, load_config
-from speed import inference_step, sgd_step, train_and_inference_table
+from speed import inference_step, run_conditions, sgd_step, speed_argument_parser, train_and_inference_table
 
 CONFIG = os.path.join(os.path.dirname(__file__), "..", "configs/ImageNet/classification/resnet18.yaml")
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--iters", type=int, default=5, help="timed iterations per measurement")
-    parser.add_argument("--rounds", type=int, default=3, help="alternating rounds (the median is reported)")
+    parser = speed_argument_parser(__doc__, iters=5)
     parser.add_argument("--batch", type=int, default=32)
     parser.add_argument("--size", type=int, default=224, help="input images are size x size")
     args = parser.parse_args(argv)
@@ -53,8 +50,7 @@ def main(argv=None):
         (inference_step(lambda: d2ext_model(batch)), inference_step(lambda: tv_model(normalised()))),
         args.batch, args.iters, args.rounds)
     print(f"ImageClassifier ResNet-18 vs torchvision resnet18, {args.size}x{args.size} shapes_cls images, "
-          f"batch {args.batch}, {cfg.MODEL.CLS_HEAD.NUM_CLASSES} classes, {torch.get_num_threads()} CPU threads, "
-          f"torch {torch.__version__}, median of {args.rounds} rounds of {args.iters} timed iterations")
+          f"batch {args.batch}, {cfg.MODEL.CLS_HEAD.NUM_CLASSES} classes, {run_conditions(args)}")
     print(table)
 
 

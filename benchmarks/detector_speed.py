@@ -8,7 +8,6 @@ on the same machine state; the table ends with the d2ext / torchvision ratio.
 
     python benchmarks/detector_speed.py [--iters 10] [--batch 16]
 """
-import argparse
 import os
 import sys
 
@@ -24,7 +23,7 @@ from torchvision.ops import MultiScaleRoIAlign
 
 from d2ext.data import build_mapper
 from d2ext.engine import Trainer, load_config
-from speed import inference_step, sgd_step, train_and_inference_table
+from speed import inference_step, run_conditions, sgd_step, speed_argument_parser, train_and_inference_table
 
 CONFIG = os.path.join(os.path.dirname(__file__), "..", "configs/shapes/detection/faster_rcnn_R_18_FPN.yaml")
 
@@ -63,9 +62,7 @@ def to_torchvision(batch):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--iters", type=int, default=10, help="timed iterations per measurement")
-    parser.add_argument("--rounds", type=int, default=3, help="alternating rounds (the median is reported)")
+    parser = speed_argument_parser(__doc__, iters=10)
     parser.add_argument("--batch", type=int, default=None, help="images per step (default: SOLVER.IMS_PER_BATCH)")
     args = parser.parse_args(argv)
     torch.manual_seed(0)
@@ -82,8 +79,7 @@ def main(argv=None):
         (sgd_step(d2ext_model, lambda: d2ext_model(batch)), sgd_step(tv_model, lambda: tv_model(tv_images, tv_targets))),
         (inference_step(lambda: d2ext_model(batch)), inference_step(lambda: tv_model(tv_images))), batch_size, args.iters, args.rounds)
     size = cfg.INPUT.MIN_SIZE_TEST
-    print(f"Faster R-CNN R18-FPN, {size}x{size} shapes images, batch {batch_size}, {torch.get_num_threads()} "
-          f"CPU threads, torch {torch.__version__}, median of {args.rounds} rounds of {args.iters} timed iterations; "
+    print(f"Faster R-CNN R18-FPN, {size}x{size} shapes images, batch {batch_size}, {run_conditions(args)}; "
           "reference: torchvision")
     print(table)
 

@@ -1,4 +1,5 @@
 """Side-by-side throughput measurement shared by the benchmark scripts."""
+import argparse
 import statistics
 import time
 
@@ -6,7 +7,21 @@ import torch
 from detectron2.utils.events import EventStorage
 from tabulate import tabulate
 
-__all__ = ["images_per_second", "side_by_side", "sgd_step", "inference_step", "train_and_inference_table"]
+__all__ = ["speed_argument_parser", "run_conditions", "images_per_second", "side_by_side", "sgd_step", "inference_step", "train_and_inference_table"]
+
+
+def speed_argument_parser(doc, iters):
+    """An ArgumentParser described by `doc`'s first paragraph, with --iters (default `iters`) and --rounds."""
+    parser = argparse.ArgumentParser(description=doc.split("\n\n")[0])
+    parser.add_argument("--iters", type=int, default=iters, help="timed iterations per measurement")
+    parser.add_argument("--rounds", type=int, default=3, help="alternating rounds (the median is reported)")
+    return parser
+
+
+def run_conditions(args):
+    """'<threads> CPU threads, torch <version>, median of <rounds> rounds of <iters> timed iterations'."""
+    return (f"{torch.get_num_threads()} CPU threads, torch {torch.__version__}, "
+            f"median of {args.rounds} rounds of {args.iters} timed iterations")
 
 
 def images_per_second(step, num_images, iters, warmup=2):

@@ -2,6 +2,7 @@
 Shared fixtures: a tiny `shapes` dataset in COCO format declared through the config, and helpers
 that run the real command-line tools in subprocesses.
 """
+import json
 import os
 import subprocess
 import sys
@@ -107,9 +108,26 @@ def tiny_config(tiny_config_for):
     return tiny_config_for("shapes/detection/faster_rcnn_R_18_FPN.yaml")
 
 
+def train_net(config, tmp_path_factory, name="train"):
+    """Output dir (a new temporary folder) of a tools/train_net.py run with `config`."""
+    output_dir = str(tmp_path_factory.mktemp(name))
+    run_tool("train_net.py", "--config-file", config, "OUTPUT_DIR", output_dir)
+    return output_dir
+
+
+def evaluation_results(output_dir):
+    """The evaluation_results.json that tools/train_net.py wrote in `output_dir`."""
+    with open(os.path.join(output_dir, "evaluation_results.json")) as f:
+        return json.load(f)
+
+
+def assert_same_logits(actual, expected):
+    """d2ext's logits equal the reference's within 1e-4, and are large enough for that to mean something."""
+    assert expected.abs().max() > 0.5  # logits that are all ~0 would prove nothing
+    torch.testing.assert_close(actual, expected, atol=1e-4, rtol=0)
+
+
 @pytest.fixture(scope="session")
 def trained(tiny_config, tmp_path_factory):
     """Output dir of a 6-iteration run of tools/train_net.py with `tiny_config`."""
-    output_dir = str(tmp_path_factory.mktemp("train"))
-    run_tool("train_net.py", "--config-file", tiny_config, "OUTPUT_DIR", output_dir)
-    return output_dir
+    return train_net(tiny_config, tmp_path_factory)

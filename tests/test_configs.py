@@ -29,11 +29,13 @@ def test_bundled_data_config_builds_a_model_that_runs_on_cpu(config_file):
     cfg = load_config(config_file, ["MODEL.DEVICE", "cpu"])
     model = Trainer.build_model(cfg).eval()
     assert not any(type(m).__name__ == "FrozenBatchNorm2d" for m in model.modules()), "bundled data trains from scratch"
-    classifier = cfg.MODEL.META_ARCHITECTURE == "ImageClassifier"
-    size = cfg.INPUT.CLS.CROP_SIZE if classifier else cfg.INPUT.MIN_SIZE_TEST
+    meta_arch = cfg.MODEL.META_ARCHITECTURE
+    size = cfg.INPUT.CLS.CROP_SIZE if meta_arch == "ImageClassifier" else cfg.INPUT.MIN_SIZE_TEST
     with torch.no_grad():
         outputs = model([{"image": torch.randint(0, 255, (3, size, size), dtype=torch.uint8), "height": size, "width": size}])
-    if classifier:
+    if meta_arch == "ImageClassifier":
         assert outputs[0]["scores"].shape == (cfg.MODEL.CLS_HEAD.NUM_CLASSES,)
+    elif meta_arch == "SemanticSegmentor":
+        assert outputs[0]["sem_seg"].shape == (cfg.MODEL.SEM_SEG_HEAD.NUM_CLASSES, size, size)
     else:
         assert outputs[0]["instances"].image_size == (size, size)

@@ -6,7 +6,7 @@ import cv2
 import numpy as np
 import pytest
 
-from conftest import REPO, run_tool, write_config
+from conftest import REPO, evaluation_results, run_tool, train_net, write_config
 from d2ext.data.datasets import SHAPES_CLASSES, ShapesSplitSpec
 from d2ext.data.datasets.shapes import render_scene
 
@@ -55,20 +55,13 @@ SOLVER:
 
 @pytest.fixture(scope="module")
 def trained_classifier(classifier_config, tmp_path_factory):
-    output_dir = str(tmp_path_factory.mktemp("train_cls"))
-    run_tool("train_net.py", "--config-file", classifier_config, "OUTPUT_DIR", output_dir)
-    return output_dir
-
-
-def _results(output_dir):
-    with open(os.path.join(output_dir, "evaluation_results.json")) as f:
-        return json.load(f)
+    return train_net(classifier_config, tmp_path_factory, "train_cls")
 
 
 def test_training_writes_checkpoints_and_classification_results(trained_classifier):
     for name in ("model_0000002.pth", "model_final.pth", "metrics.json"):
         assert os.path.getsize(os.path.join(trained_classifier, name)) > 0
-    metrics = _results(trained_classifier)["results"]["tiny_cls_val"]["classification"]
+    metrics = evaluation_results(trained_classifier)["results"]["tiny_cls_val"]["classification"]
     assert {"top1", "mean_class_acc", "acc-circle", "acc-square", "acc-triangle"} <= set(metrics)
     assert "top5" not in metrics  # 3 classes
     with open(os.path.join(trained_classifier, "inference", "tiny_cls_val", "confusion_matrix.json")) as f:
@@ -83,7 +76,7 @@ def test_eval_only_reproduces_the_final_evaluation(trained_classifier, classifie
     weights = os.path.join(trained_classifier, "model_final.pth")
     run_tool("train_net.py", "--config-file", classifier_config, "--eval-only", "MODEL.WEIGHTS", weights,
              "OUTPUT_DIR", str(tmp_path))
-    assert _results(tmp_path)["results"] == _results(trained_classifier)["results"]
+    assert evaluation_results(tmp_path)["results"] == evaluation_results(trained_classifier)["results"]
 
 
 def test_demo_and_ground_truth_overlays_show_classes(trained_classifier, classifier_config, tmp_path):
