@@ -68,6 +68,14 @@ def video_frames(path):
     capture.release()
 
 
+# Model output key -> the log's description of one image's predictions, from the outputs and the metadata.
+DESCRIPTIONS = {
+    "pred_class": lambda p, metadata: f"class {metadata.thing_classes[p['pred_class']]}",
+    "sem_seg": lambda p, metadata: "classes " + ", ".join(metadata.stuff_classes[c] for c in p["sem_seg"].argmax(0).unique().tolist()),
+    "instances": lambda p, metadata: f"{len(p['instances'])} detections",
+}
+
+
 def main(argv=None):
     args = parse_args(argv)
     logger = setup_logger(name="d2ext")
@@ -81,9 +89,8 @@ def main(argv=None):
         """Write the overlay; return a short description of the predictions for the log."""
         predictions = predictor(bgr)
         atomic_write_image(out_path, draw_predictions(bgr[:, :, ::-1], predictions, metadata, args.scale, args.top_k))
-        if "pred_class" in predictions:
-            return f"class {metadata.thing_classes[predictions['pred_class']]}"
-        return f"{len(predictions['instances'])} detections"
+        key = next(key for key in DESCRIPTIONS if key in predictions)
+        return DESCRIPTIONS[key](predictions, metadata)
 
     written = 0
     for kind, path in expand_inputs(args.input):

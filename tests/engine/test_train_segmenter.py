@@ -13,12 +13,13 @@ from conftest import REPO, evaluation_results, run_tool, train_net, write_config
 pytestmark = pytest.mark.slow
 
 CLASSES = '["background", "circle", "square", "triangle"]'
+COLORS = [[0, 0, 0], [230, 60, 60], [60, 140, 250], [250, 200, 40]]
 
 
 def seg_body(tiny_shapes, train_split="train"):
     splits = {"train": tiny_shapes[train_split], "val": tiny_shapes["val"]}
     entries = "\n".join(f'    tiny_seg_{name}: {{TYPE: sem_seg_folder, IMAGE_ROOT: "{d}/images", MASK_ROOT: "{d}/sem_seg", '
-                        f"CLASSES: {CLASSES}}}" for name, d in splits.items())
+                        f"CLASSES: {CLASSES}, COLORS: {COLORS}}}" for name, d in splits.items())
     return f"""
 DATASETS:
   REGISTER:
@@ -58,7 +59,7 @@ def test_training_with_syncbn_config_in_one_process_writes_checkpoints_and_miou(
     with open(os.path.join(trained_segmenter, "inference", "tiny_seg_val", "sem_seg_evaluation.json")) as f:
         assert json.load(f)["sem_seg"] == metrics
     with open(os.path.join(trained_segmenter, "metrics.json")) as f:
-        assert "loss_sem_seg" in f.readline()
+        assert "total_loss" in f.readline()  # detectron2 logs the single loss_sem_seg as total_loss
 
 
 def test_eval_only_reproduces_the_final_evaluation(trained_segmenter, segmenter_config, tmp_path):
@@ -69,26 +70,19 @@ def test_eval_only_reproduces_the_final_evaluation(trained_segmenter, segmenter_
 
 def test_demo_and_ground_truth_overlays_paint_the_classes(trained_segmenter, segmenter_config, tiny_shapes, tmp_path):
     val = tiny_shapes["val"]
-    run_tool("demo.py", "--config-file", segmenter_config, "--input", os.path.join(val, "images"), "--output",
-             str(tmp_path / "pred"), "MODEL.WEIGHTS", os.path.join(trained_segmenter, "model_final.pth"))
+    result = run_tool("demo.py", "--config-file", segmenter_config, "--input", os.path.join(val, "images"), "--output",
+                      str(tmp_path / "pred"), "MODEL.WEIGHTS", os.path.join(trained_segmenter, "model_final.pth"))
+    assert result.stdout.count(": classes ") == 8  # one log line per image, naming the classes found
     run_tool("visualize_data.py", "--config-file", segmenter_config, "--dataset", "tiny_seg_val",
              "--num-images", "2", "--output-dir", str(tmp_path / "gt"))
     assert len(os.listdir(tmp_path / "pred")) == 8 and len(os.listdir(tmp_path / "gt")) == 2
     name = sorted(os.listdir(tmp_path / "gt"))[0]
     scene = cv2.imread(os.path.join(val, "images", name)).astype(int)
-    mask = cv2.imread(os.path.join(val, "sem_seg", name), cv2.IMREAD_GRAYSCALE)
     for folder in ("pred", "gt"):
         overlay = cv2.imread(str(tmp_path / folder / name)).astype(int)
         assert overlay.shape == scene.shape
-        assert np.abs(overlay - scene).mean() > 10  # classes painted at half opacity
-    gt_overlay = cv2.imread(str(tmp_path / "gt" / name)).astype(int)[..., ::-1]  # RGB
-    k = int(np.bincount(mask[mask > 0]).argmax())  # the shape class with most pixels
-    colour = np.array([[230, 60, 60], [60, 140, 250], [250, 200, 40]][k - 1])
-    scene_rgb = scene[..., ::-1]
-    inside = cv2.erode((mask == k).astype(np.uint8), np.ones((5, 5), np.uint8)).astype(bool)
-    # d2 paints alpha 0.5 of the class colour over the image: the overlay moves halfway towards it
-    moved = np.abs(gt_overlay[inside] - colour).mean(), np.abs(scene_rgb[inside] - colour).mean()
-    assert moved[0] < 0.7 * moved[1]
+        assert np.abs(overlay - scene).mean() > 10  # classes painted at half opacity (their colours:
+        # tests/tools/test_sem_seg_overlays.py)
 
 
 @pytest.mark.parametrize("opts, message", [

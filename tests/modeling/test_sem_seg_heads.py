@@ -68,7 +68,8 @@ def test_head_trains_and_predicts_logits_at_the_input_size(head):
 
 
 def test_auxiliary_head_adds_a_weighted_training_loss_on_its_stage():
-    model = segmenter("deeplab", "MODEL.TORCHVISION.OUT_FEATURES", ["res4", "res5"], "MODEL.SEM_SEG_HEAD.AUX_IN_FEATURE", "res4",
+    model = segmenter("deeplab", "MODEL.TORCHVISION.OUT_FEATURES", ["res4", "res5"], "MODEL.SEM_SEG_HEAD.IN_FEATURES", ["res5"],
+                      "MODEL.SEM_SEG_HEAD.AUX_IN_FEATURE", "res4",
                       "MODEL.SEM_SEG_HEAD.AUX_LOSS_WEIGHT", 0.4, "MODEL.SEM_SEG_HEAD.DROPOUT", 0.0)
     head = model.sem_seg_head
     features = model.backbone(torch.rand(2, 3, 64, 96))
