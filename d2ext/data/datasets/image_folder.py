@@ -15,7 +15,7 @@ from PIL import Image
 from .declared import DATASET_TYPE_REGISTRY, check_entry
 from .errors import DatasetError
 
-__all__ = ["IMAGE_EXTENSIONS", "class_folders", "load_image_folder", "register_image_folder"]
+__all__ = ["IMAGE_EXTENSIONS", "class_folders", "load_image_folder", "read_image_size", "register_image_folder"]
 
 logger = logging.getLogger(__name__)
 
@@ -42,7 +42,7 @@ def _check_classes(root, folders, classes):
                        "images of them.")
 
 
-def _image_size(path):
+def read_image_size(path):
     """(height, width) from the image header, without decoding the pixels."""
     try:
         with Image.open(path) as image:
@@ -86,7 +86,7 @@ def load_image_folder(root, classes=None):
                                f"({', '.join(IMAGE_EXTENSIONS)}). Add images or remove the folder.")
         for file_name in file_names:
             file_path = os.path.join(folder, file_name)
-            height, width = _image_size(file_path)
+            height, width = read_image_size(file_path)
             records.append({"file_name": file_path, "image_id": f"{class_name}/{file_name}", "label": label,
                             "height": height, "width": width})
     return records

@@ -18,7 +18,7 @@ from detectron2.data import DatasetCatalog, MetadataCatalog
 from ..masks import read_mask_size
 from .declared import DATASET_TYPE_REGISTRY, check_entry
 from .errors import DatasetError
-from .image_folder import IMAGE_EXTENSIONS, _image_size
+from .image_folder import IMAGE_EXTENSIONS, read_image_size
 
 __all__ = ["distinct_colors", "load_sem_seg_folder", "register_sem_seg_folder"]
 
@@ -78,7 +78,7 @@ def _record(stem, image, mask_root, mask_ext, image_list_file):
     if not os.path.isfile(mask):
         raise DatasetError(f"{image}: no mask {mask} for this image. Add the mask, or remove the image"
                            + (f" or its entry '{stem}' of {image_list_file}." if image_list_file else "."))
-    height, width = _image_size(image)
+    height, width = read_image_size(image)
     mask_height, mask_width = read_mask_size(mask)
     if (mask_height, mask_width) != (height, width):
         raise DatasetError(f"{mask}: the mask is {mask_width}x{mask_height} (WxH) but its image {image} is "
