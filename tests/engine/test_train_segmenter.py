@@ -85,6 +85,16 @@ def test_demo_and_ground_truth_overlays_paint_the_classes(trained_segmenter, seg
         # tests/tools/test_sem_seg_overlays.py)
 
 
+def test_two_cpu_processes_train_a_syncbn_config_over_gloo(segmenter_config, tmp_path):
+    run_tool("train_net.py", "--config-file", segmenter_config, "--num-gpus", "2", "--dist-url", "auto",
+             "SOLVER.MAX_ITER", "3", "OUTPUT_DIR", str(tmp_path))
+    with open(tmp_path / "log.txt") as f:
+        log = f.read()
+    # torch's SyncBatchNorm refuses CPU tensors; on gloo the BN layers synchronise as detectron2's NaiveSyncBatchNorm
+    assert "World size: 2" in log and "NaiveSyncBatchNorm" in log and "SyncBatchNorm(" not in log.replace("NaiveSyncBatchNorm(", "")
+    assert "mIoU" in evaluation_results(str(tmp_path))["results"]["tiny_seg_val"]["sem_seg"]
+
+
 @pytest.mark.parametrize("opts, message", [
     (["MODEL.SEM_SEG_HEAD.NUM_CLASSES", "5"], "MODEL.SEM_SEG_HEAD.NUM_CLASSES = 5, but dataset 'tiny_seg_train' has 4 classes"),
     (["MODEL.SEM_SEG_HEAD.IGNORE_VALUE", "0"], "MODEL.SEM_SEG_HEAD.IGNORE_VALUE = 0, but dataset 'tiny_seg_train' marks unscored pixels with 255"),

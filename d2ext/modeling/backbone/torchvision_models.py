@@ -3,7 +3,7 @@ import torchvision
 from detectron2.layers import FrozenBatchNorm2d
 from torch import nn
 
-from ..norm import resolve_norm
+from ..norm import convert_to_naive_sync_batchnorm, resolve_norm
 
 __all__ = ["TORCHVISION_ARCHS", "build_torchvision_model", "convert_norm", "freeze_children", "last_conv_channels"]
 
@@ -33,7 +33,7 @@ def convert_norm(module, norm):
     """
     Return `module` with its BatchNorm layers as `norm` (MODEL.TORCHVISION.NORM): "BN" keeps them,
     "FrozenBN" fixes statistics and affine, "SyncBN" synchronises them when several processes train
-    (plain BN in one process, where SyncBN has nothing to synchronise and needs a process group).
+    (plain BN in one process, detectron2's NaiveSyncBatchNorm on CPUs; see ``resolve_norm``).
     """
     norm = resolve_norm(norm)
     if norm == "BN":
@@ -42,6 +42,8 @@ def convert_norm(module, norm):
         return FrozenBatchNorm2d.convert_frozen_batchnorm(module)
     if norm == "SyncBN":
         return nn.SyncBatchNorm.convert_sync_batchnorm(module)
+    if norm == "naiveSyncBN":
+        return convert_to_naive_sync_batchnorm(module)
     raise ValueError(f"MODEL.TORCHVISION.NORM = {norm!r}: choose 'BN', 'FrozenBN' or 'SyncBN'.")
 
 
