@@ -8,14 +8,16 @@ from detectron2.config import configurable
 from detectron2.data import DatasetMapper as _Detectron2DatasetMapper
 from detectron2.data import detection_utils as utils
 from detectron2.data import transforms as T
+from detectron2.structures import BoxMode
 from fvcore.common.registry import Registry
 
 from .datasets.errors import DatasetError
 from .masks import check_mask_ids, read_mask
+from .ssd_transforms import build_ssd_augmentations
 from .transforms import build_classification_augmentations
 
-__all__ = ["MAPPER_REGISTRY", "DatasetMapper", "ClassificationDatasetMapper", "SemanticSegmentationDatasetMapper",
-           "build_mapper"]
+__all__ = ["MAPPER_REGISTRY", "DatasetMapper", "SSDDatasetMapper", "ClassificationDatasetMapper",
+           "SemanticSegmentationDatasetMapper", "build_mapper"]
 
 MAPPER_REGISTRY = Registry("D2EXT_MAPPER")
 MAPPER_REGISTRY.__doc__ = """
@@ -42,6 +44,41 @@ class DatasetMapper(_Detectron2DatasetMapper):
     def __call__(self, dataset_dict):
         with naming_unreadable_image(dataset_dict.get("file_name")):
             return super().__call__(dataset_dict)
+
+
+@MAPPER_REGISTRY.register()
+class SSDDatasetMapper(DatasetMapper):
+    """
+    Detection record -> detectron2's model input with SSD's augmentations (build_ssd_augmentations): "image",
+    a (3, S, S) uint8 tensor in INPUT.FORMAT (S = MODEL.SSD.IMAGE_SIZE), and in training "instances" (maybe
+    empty). The non-crowd boxes go into the AugInput, so that the IoU-constrained crop sees them; an
+    annotation whose box centre falls outside the augmented image is dropped, as in the SSD paper.
+    """
+
+    @classmethod
+    def from_config(cls, cfg, is_train=True):
+        return {**super().from_config(cfg, is_train), "augmentations": build_ssd_augmentations(cfg, is_train)}
+
+    def __call__(self, dataset_dict):
+        dataset_dict = copy.deepcopy(dataset_dict)  # modified below
+        with naming_unreadable_image(dataset_dict["file_name"]):
+            image = utils.read_image(dataset_dict["file_name"], format=self.image_format)
+        utils.check_image_size(dataset_dict, image)
+        annotations = [obj for obj in dataset_dict.pop("annotations", []) if obj.get("iscrowd", 0) == 0]
+        boxes = np.array([BoxMode.convert(obj["bbox"], obj["bbox_mode"], BoxMode.XYXY_ABS) for obj in annotations],
+                         dtype=np.float64).reshape(-1, 4)
+        aug_input = T.AugInput(image, boxes=boxes)
+        transforms = self.augmentations(aug_input)
+        image_shape = aug_input.image.shape[:2]
+        dataset_dict["image"] = torch.as_tensor(np.ascontiguousarray(aug_input.image.transpose(2, 0, 1)))
+        if not self.is_train:
+            return dataset_dict
+        # aug_input.boxes = transforms.apply_box(boxes), not clipped. A centre on the border is outside.
+        centres = (aug_input.boxes[:, :2] + aug_input.boxes[:, 2:]) / 2
+        inside = (centres > 0).all(axis=1) & (centres < image_shape[::-1]).all(axis=1)
+        dataset_dict["annotations"] = [obj for obj, keep in zip(annotations, inside) if keep]
+        self._transform_annotations(dataset_dict, transforms, image_shape)
+        return dataset_dict
 
 
 @MAPPER_REGISTRY.register()

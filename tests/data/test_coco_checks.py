@@ -1,7 +1,9 @@
-"""Bad COCO input raises DatasetError naming the file, the field and the value."""
+"""Bad COCO input raises DatasetError naming the file, the field and the value; boxes outside their image are logged."""
 import copy
 import json
+import logging
 import os
+import re
 import shutil
 
 import pytest
@@ -10,7 +12,7 @@ from detectron2.data import DatasetCatalog
 
 from d2ext.config import get_cfg
 from d2ext.data import DatasetError, build_mapper, register_declared_datasets
-from d2ext.data.datasets import check_coco_json
+from d2ext.data.datasets import check_coco_json, load_checked_coco_json
 
 
 @pytest.fixture
@@ -129,3 +131,42 @@ def test_declaring_again_is_idempotent(coco_copy):
     register_declared_datasets(cfg)
     register_declared_datasets(cfg)
     assert len(DatasetCatalog.get("twice_set")) == 8
+
+
+def test_boxes_outside_their_image_are_counted_in_a_warning(coco_copy, caplog):
+    json_file, image_root, data = coco_copy
+    sizes = {image["id"]: (image["width"], image["height"]) for image in data["images"]}
+    partly, entirely = data["annotations"][0], data["annotations"][-1]
+    width, height = sizes[partly["image_id"]]
+    partly["bbox"] = [width - 10, 5, 20, 10]
+    entirely["bbox"] = [5, sizes[entirely["image_id"]][1] + 1, 10, 10]
+    _rewrite(json_file, data)
+    with caplog.at_level(logging.WARNING, logger="d2ext.data.datasets.coco"):
+        records = load_checked_coco_json(json_file, image_root, "outside_boxes")
+    assert len(records) == 8
+    [warning] = [r for r in caplog.records if r.levelno == logging.WARNING]
+    assert re.search(rf"instances\.json: 2 of {len(data['annotations'])} annotation boxes extend beyond the "
+                     r"declared width/height of their image, 1 of them entirely outside it, "
+                     rf"e\.g\. id={partly['id']} bbox=\[{width - 10}, 5, 20, 10\] in a {width}x{height} image; "
+                     rf"id={entirely['id']} bbox=.*clipped to the image.*entirely outside are dropped",
+                     warning.getMessage())
+
+
+def test_boxes_inside_their_image_log_nothing(coco_copy, caplog):
+    json_file, image_root, data = coco_copy
+    width, height = data["images"][0]["width"], data["images"][0]["height"]
+    data["annotations"][0]["bbox"] = [0, 0, width, height]  # touching every border is inside
+    _rewrite(json_file, data)
+    with caplog.at_level(logging.WARNING, logger="d2ext.data.datasets.coco"):
+        check_coco_json(json_file, image_root)
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
+
+
+@pytest.mark.parametrize("value", [0, "640", None])
+def test_image_size_must_be_a_positive_number(coco_copy, value):
+    json_file, image_root, data = coco_copy
+    data["images"][3]["width"] = value
+    _rewrite(json_file, data)
+    message = rf"image id={data['images'][3]['id']}: field 'width' = {re.escape(repr(value))} is not a positive number"
+    with pytest.raises(DatasetError, match=message):
+        check_coco_json(json_file, image_root)

@@ -7,6 +7,7 @@ garbage. ``load_checked_coco_json`` checks the file first and raises ``DatasetEr
 file, the field and the value.
 """
 import json
+import logging
 import math
 import os
 
@@ -46,8 +47,9 @@ def check_coco_json(json_file, image_root):
     Check that `json_file` is a COCO instances file whose annotations and images are usable.
 
     Raises DatasetError on: a missing file or image root, invalid JSON, a missing top-level list,
-    an image without id/file_name/height/width, an annotation whose image_id or category_id is not
-    declared, a degenerate bbox, image files that do not exist under `image_root`.
+    an image without id/file_name or a positive height/width, an annotation whose image_id or
+    category_id is not declared, a degenerate bbox, image files that do not exist under `image_root`.
+    Logs a warning counting the boxes that extend beyond their image (and those entirely outside it).
     """
     if not os.path.isfile(json_file):
         raise DatasetError(f"{json_file}: annotation file does not exist. Check the JSON_FILE path.")
@@ -68,22 +70,34 @@ def check_coco_json(json_file, image_root):
     category_ids = {c.get("id") for c in categories if isinstance(c, dict)}
     if not categories or None in category_ids:
         raise DatasetError(f"{json_file}: field 'categories' must be a non-empty list of objects with 'id' and 'name'.")
-    image_ids = set()
+    image_sizes = {}  # image id -> (width, height)
     for image in images:
         missing = [k for k in ("id", "file_name", "height", "width") if not isinstance(image, dict) or k not in image]
         if missing:
             raise DatasetError(f"{json_file}: image entry {image!r:.200} lacks field(s) {missing}.")
-        image_ids.add(image["id"])
+        for k in ("height", "width"):
+            if not (isinstance(image[k], (int, float)) and image[k] > 0):
+                raise DatasetError(f"{json_file}: image id={image['id']}: field '{k}' = {image[k]!r} is not a "
+                                   "positive number. Set it to the size of the image file in pixels.")
+        image_sizes[image["id"]] = (image["width"], image["height"])
+    num_outside, num_entirely_outside, examples = 0, 0, []
     for ann in annotations:
         if ann.get("category_id") not in category_ids:
             raise DatasetError(
                 f"{json_file}: annotation id={ann.get('id')}: field 'category_id' = {ann.get('category_id')!r} "
                 f"is not among the ids in 'categories' ({sorted(category_ids)}). Fix the annotation or add the category."
             )
-        if ann.get("image_id") not in image_ids:
+        if ann.get("image_id") not in image_sizes:
             raise DatasetError(f"{json_file}: annotation id={ann.get('id')}: field 'image_id' = "
                                f"{ann.get('image_id')!r} is not the id of any entry in 'images'.")
         _check_bbox(ann.get("bbox"), ann, json_file)
+        x, y, w, h = ann["bbox"]
+        width, height = image_sizes[ann["image_id"]]
+        if x < 0 or y < 0 or x + w > width or y + h > height:
+            num_outside += 1
+            num_entirely_outside += x >= width or y >= height or x + w <= 0 or y + h <= 0
+            if len(examples) < _MAX_LISTED:
+                examples.append(f"id={ann.get('id')} bbox={ann['bbox']} in a {width}x{height} image")
 
     missing_files = [im["file_name"] for im in images
                      if not os.path.isfile(os.path.join(image_root, im["file_name"]))]
@@ -91,6 +105,13 @@ def check_coco_json(json_file, image_root):
         raise DatasetError(
             f"{json_file}: {len(missing_files)} of {len(images)} images named in field 'file_name' do not exist "
             f"under {image_root}, e.g. {missing_files[:_MAX_LISTED]}. Check IMAGE_ROOT or the file names."
+        )
+    if num_outside:
+        logging.getLogger(__name__).warning(
+            f"{json_file}: {num_outside} of {len(annotations)} annotation boxes extend beyond the declared "
+            f"width/height of their image, {num_entirely_outside} of them entirely outside it, e.g. "
+            f"{'; '.join(examples)}. During training boxes are clipped to the image, and those entirely outside "
+            "are dropped."
         )
 
 
