@@ -26,6 +26,7 @@ NUM_CLASSES_KEYS = {
     "RetinaNet": ("MODEL.RETINANET.NUM_CLASSES", "thing_classes"),
     "ImageClassifier": ("MODEL.CLS_HEAD.NUM_CLASSES", "thing_classes"),
     "SemanticSegmentor": ("MODEL.SEM_SEG_HEAD.NUM_CLASSES", "stuff_classes"),
+    "SSD": ("MODEL.SSD.NUM_CLASSES", "thing_classes"),
 }
 
 

@@ -6,5 +6,12 @@ from .sequential_features import (
     build_torchvision_mobilenet_v3_backbone,
     build_torchvision_vgg_backbone,
 )
+from .ssd import L2Norm, SSDBackbone, build_ssd_backbone
+from .ssd_bottom_up import (
+    SSDLiteMobileNetV3BottomUp,
+    SSDVGGBottomUp,
+    build_ssd_vgg_bottom_up,
+    build_ssdlite_mobilenet_v3_bottom_up,
+)
 from .torchvision_models import TORCHVISION_ARCHS
 from .unet_encoder import UNetEncoder, build_unet_encoder_backbone

@@ -44,7 +44,7 @@ class SequentialFeaturesBackbone(Backbone):
         """
         super().__init__()
         self.arch = arch
-        self.features = convert_norm(build_torchvision_model(arch, family).features, norm)
+        self.features = convert_norm(self.build_features(arch, family), norm)
         strides = [_stride(m) for m in self.features]
         self._out_feature_strides, self._out_feature_channels = {}, {}
         stage_ends, stride, channels = {}, 1, 3
@@ -65,6 +65,11 @@ class SequentialFeaturesBackbone(Backbone):
         if freeze_at > 0:
             frozen_end = list(stage_ends.values())[min(freeze_at, len(stage_ends)) - 1]
             freeze_children(self.features, [str(i) for i in range(frozen_end + 1)])
+
+    @staticmethod
+    def build_features(arch, family):
+        """torchvision's `arch` ``features`` (subclasses modify it)."""
+        return build_torchvision_model(arch, family).features
 
     def forward(self, x):
         outputs = {}

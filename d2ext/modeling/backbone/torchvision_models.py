@@ -17,16 +17,17 @@ TORCHVISION_ARCHS = {
 }
 
 
-def build_torchvision_model(arch, family):
+def build_torchvision_model(arch, family, **kwargs):
     """
-    torchvision's `arch` with random weights (pretrained weights come through MODEL.WEIGHTS).
+    torchvision's `arch` with random weights (pretrained weights come through MODEL.WEIGHTS); `kwargs`
+    go to torchvision's builder.
     Raises ValueError naming MODEL.TORCHVISION.ARCH when `arch` is unknown or not of `family`.
     """
     if TORCHVISION_ARCHS.get(arch) != family:
         choices = sorted(a for a, f in TORCHVISION_ARCHS.items() if f == family)
         raise ValueError(f"MODEL.TORCHVISION.ARCH = {arch!r} is not a {family} architecture: this "
                          f"backbone builds one of {choices} (other backbones: {sorted(TORCHVISION_ARCHS)}).")
-    return torchvision.models.get_model(arch, weights=None)
+    return torchvision.models.get_model(arch, weights=None, **kwargs)
 
 
 def convert_norm(module, norm):
