@@ -27,6 +27,7 @@ bench: setup
 	$(PY) benchmarks/detector_speed.py
 	$(PY) benchmarks/classifier_speed.py
 	$(PY) benchmarks/segmenter_speed.py
+	$(PY) benchmarks/ssd_speed.py
 
 clean:
 	rm -rf output
