@@ -3,6 +3,8 @@ import logging
 
 import torch
 from detectron2.engine import default_setup
+from detectron2.utils import comm
+from detectron2.utils.logger import setup_logger
 
 from ..config import get_cfg
 from ..data import register_declared_datasets
@@ -43,8 +45,10 @@ def setup(args):
     """
     ``load_config`` for a training or evaluation run (``args.config_file``, ``args.opts``), plus
     detectron2's default_setup: logging, seeds, the config saved in OUTPUT_DIR. Every process of a
-    launch() job calls it, so config-declared datasets exist in each of them.
+    launch() job calls it, so config-declared datasets exist in each of them. d2ext's own messages
+    (e.g. the dataset checks' warnings) go to the console and OUTPUT_DIR/log.txt as detectron2's do.
     """
     cfg = load_config(args.config_file, args.opts)
     default_setup(cfg, args)
+    setup_logger(cfg.OUTPUT_DIR, distributed_rank=comm.get_rank(), name="d2ext")
     return cfg
