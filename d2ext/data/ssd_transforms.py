@@ -6,6 +6,8 @@ import numpy as np
 from detectron2.data import transforms as T
 from detectron2.data.transforms import PadTransform
 
+from .transforms import build_random_flip
+
 __all__ = ["distort_colors", "PhotometricDistortion", "ExpandTransform", "RandomExpand", "IoUConstrainedCrop",
            "build_ssd_augmentations"]
 
@@ -163,8 +165,6 @@ def _check_ssd_input(cfg):
                          "side as a fraction of the image's.")
     if not all(0 <= iou <= 1 for iou in ssd.MIN_IOUS):
         raise ValueError(f"INPUT.SSD.MIN_IOUS = {tuple(ssd.MIN_IOUS)}: every value must be an IoU in [0, 1].")
-    if cfg.INPUT.RANDOM_FLIP not in ("horizontal", "vertical", "none"):
-        raise ValueError(f"INPUT.RANDOM_FLIP = {cfg.INPUT.RANDOM_FLIP!r}: choose 'horizontal', 'vertical' or 'none'.")
 
 
 def build_ssd_augmentations(cfg, is_train):
@@ -188,8 +188,4 @@ def build_ssd_augmentations(cfg, is_train):
         augmentations.append(RandomExpand(ssd.MAX_EXPAND_RATIO, ssd.EXPAND_PROB, fill=cfg.MODEL.PIXEL_MEAN))
     if ssd.MIN_IOU_CROP:
         augmentations.append(IoUConstrainedCrop(min_ious=tuple(ssd.MIN_IOUS), min_crop_size=ssd.MIN_CROP_SIZE))
-    augmentations.append(resize)
-    flip = cfg.INPUT.RANDOM_FLIP
-    if flip != "none":
-        augmentations.append(T.RandomFlip(horizontal=flip == "horizontal", vertical=flip == "vertical"))
-    return augmentations
+    return [*augmentations, resize, *build_random_flip(cfg)]

@@ -5,7 +5,7 @@ import numpy as np
 from detectron2.data import transforms as T
 from PIL import Image
 
-__all__ = ["RandomResizedCrop", "CenterCrop", "build_classification_augmentations"]
+__all__ = ["RandomResizedCrop", "CenterCrop", "build_classification_augmentations", "build_random_flip"]
 
 
 class RandomResizedCrop(T.Augmentation):
@@ -72,8 +72,12 @@ def build_classification_augmentations(cfg, is_train):
     }
     if cfg.INPUT.CLS.TRAIN_CROP not in train_crops:
         raise ValueError(f"INPUT.CLS.TRAIN_CROP = {cfg.INPUT.CLS.TRAIN_CROP!r}: choose one of {sorted(train_crops)}.")
-    augmentations = train_crops[cfg.INPUT.CLS.TRAIN_CROP]()
+    return train_crops[cfg.INPUT.CLS.TRAIN_CROP]() + build_random_flip(cfg)
+
+
+def build_random_flip(cfg):
+    """The training flip INPUT.RANDOM_FLIP asks for: [T.RandomFlip] ("horizontal" or "vertical"), or [] ("none")."""
     flip = cfg.INPUT.RANDOM_FLIP
-    if flip != "none":
-        augmentations.append(T.RandomFlip(horizontal=flip == "horizontal", vertical=flip == "vertical"))
-    return augmentations
+    if flip not in ("horizontal", "vertical", "none"):
+        raise ValueError(f"INPUT.RANDOM_FLIP = {flip!r}: choose 'horizontal', 'vertical' or 'none'.")
+    return [] if flip == "none" else [T.RandomFlip(horizontal=flip == "horizontal", vertical=flip == "vertical")]
