@@ -14,10 +14,10 @@ from fvcore.common.registry import Registry
 from .datasets.errors import DatasetError
 from .masks import check_mask_ids, read_mask
 from .ssd_transforms import build_ssd_augmentations
-from .transforms import build_classification_augmentations
+from .transforms import build_classification_augmentations, build_gan_augmentations
 
 __all__ = ["MAPPER_REGISTRY", "DatasetMapper", "SSDDatasetMapper", "ClassificationDatasetMapper",
-           "SemanticSegmentationDatasetMapper", "build_mapper"]
+           "GANDatasetMapper", "SemanticSegmentationDatasetMapper", "build_mapper"]
 
 MAPPER_REGISTRY = Registry("D2EXT_MAPPER")
 MAPPER_REGISTRY.__doc__ = """
@@ -105,6 +105,19 @@ class ClassificationDatasetMapper:
         self.augmentations(aug_input)
         dataset_dict["image"] = torch.as_tensor(np.ascontiguousarray(aug_input.image.transpose(2, 0, 1)))
         return dataset_dict
+
+
+@MAPPER_REGISTRY.register()
+class GANDatasetMapper(ClassificationDatasetMapper):
+    """
+    Image record {"file_name", ...} -> the same dict (other keys, such as "domain" or "label", pass through)
+    plus "image": a (C, S, S) uint8 tensor in INPUT.FORMAT (C = 1 for "L", else 3), S = INPUT.GAN.IMAGE_SIZE,
+    after the INPUT.GAN augmentations (build_gan_augmentations).
+    """
+
+    @classmethod
+    def from_config(cls, cfg, is_train=True):
+        return {"augmentations": build_gan_augmentations(cfg, is_train), "image_format": cfg.INPUT.FORMAT}
 
 
 @MAPPER_REGISTRY.register()

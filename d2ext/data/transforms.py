@@ -1,11 +1,12 @@
-"""Classification augmentations as detectron2 ``Augmentation``s, and the pipeline the config asks for."""
+"""Classification and GAN augmentations as detectron2 ``Augmentation``s, and the pipeline the config asks for."""
 import math
 
 import numpy as np
 from detectron2.data import transforms as T
 from PIL import Image
 
-__all__ = ["RandomResizedCrop", "CenterCrop", "build_classification_augmentations", "build_random_flip"]
+__all__ = ["RandomResizedCrop", "CenterCrop", "build_classification_augmentations", "build_gan_augmentations",
+           "build_random_flip"]
 
 
 class RandomResizedCrop(T.Augmentation):
@@ -55,24 +56,45 @@ class CenterCrop(T.Augmentation):
         return T.CropTransform((width - self.size) // 2, (height - self.size) // 2, self.size, self.size)
 
 
+def _resize_and_crop(resize, size, keys, random_crop):
+    """
+    [shortest edge to `resize`, `size` x `size` crop (random or central)]; `keys`, the config keys of
+    `resize` and `size`, name them in the error when `resize` < `size`.
+    """
+    if resize < size:
+        raise ValueError(f"{keys[0]} = {resize} is smaller than {keys[1]} = {size}; "
+                         f"the crop needs {keys[0]} >= {keys[1]}.")
+    crop = T.RandomCrop("absolute", (size, size)) if random_crop else CenterCrop(size)
+    return [T.ResizeShortestEdge(resize, sample_style="choice"), crop]
+
+
 def build_classification_augmentations(cfg, is_train):
     """The INPUT.CLS pipeline: list of Augmentations producing CROP_SIZE x CROP_SIZE images."""
     resize, crop = cfg.INPUT.CLS.RESIZE, cfg.INPUT.CLS.CROP_SIZE
-    if resize < crop:
-        raise ValueError(f"INPUT.CLS.RESIZE = {resize} is smaller than INPUT.CLS.CROP_SIZE = {crop}; "
-                         "the centre crop needs RESIZE >= CROP_SIZE.")
-    test = [T.ResizeShortestEdge(resize, sample_style="choice"), CenterCrop(crop)]
+    keys = ("INPUT.CLS.RESIZE", "INPUT.CLS.CROP_SIZE")
+    test = _resize_and_crop(resize, crop, keys, random_crop=False)
     if not is_train:
         return test
     train_crops = {
         "RandomResizedCrop": lambda: [RandomResizedCrop(crop, tuple(cfg.INPUT.CLS.TRAIN_SCALE),
                                                         tuple(cfg.INPUT.CLS.TRAIN_RATIO))],
-        "RandomCrop": lambda: [T.ResizeShortestEdge(resize, sample_style="choice"), T.RandomCrop("absolute", (crop, crop))],
+        "RandomCrop": lambda: _resize_and_crop(resize, crop, keys, random_crop=True),
         "CenterCrop": lambda: test,
     }
     if cfg.INPUT.CLS.TRAIN_CROP not in train_crops:
         raise ValueError(f"INPUT.CLS.TRAIN_CROP = {cfg.INPUT.CLS.TRAIN_CROP!r}: choose one of {sorted(train_crops)}.")
     return train_crops[cfg.INPUT.CLS.TRAIN_CROP]() + build_random_flip(cfg)
+
+
+def build_gan_augmentations(cfg, is_train):
+    """
+    The INPUT.GAN pipeline: list of Augmentations producing IMAGE_SIZE x IMAGE_SIZE images: shortest edge
+    to RESIZE, crop (random in training when RESIZE > IMAGE_SIZE, else central), training flip.
+    """
+    resize, size = cfg.INPUT.GAN.RESIZE, cfg.INPUT.GAN.IMAGE_SIZE
+    augmentations = _resize_and_crop(resize, size, ("INPUT.GAN.RESIZE", "INPUT.GAN.IMAGE_SIZE"),
+                                     random_crop=is_train and resize > size)
+    return augmentations + (build_random_flip(cfg) if is_train else [])
 
 
 def build_random_flip(cfg):

@@ -10,6 +10,7 @@ Written on first use into ``$D2EXT_DATASETS/digits`` (default ``./datasets``), u
 
 ``<index>`` is the sample's index in ``load_digits()``, zero-padded to 4 digits, and each PNG is 8x8
 8-bit grayscale with pixel = value * 255 // 16 (the values are 0..16). The split needs no random seed.
+``digits_gan_<split>`` are the same records for the GANs (``evaluator_type`` "gan").
 """
 import os
 import cv2
@@ -19,7 +20,8 @@ from detectron2.data import DatasetCatalog, MetadataCatalog
 from .generated import ensure_generated
 from .image_folder import load_image_folder
 
-__all__ = ["DIGITS_CLASSES", "DIGITS_SPLITS", "digits_split_of", "ensure_digits", "register_digits"]
+__all__ = ["DIGITS_CLASSES", "DIGITS_SPLITS", "digits_split_of", "ensure_digits", "register_digits",
+           "register_digits_gan"]
 
 DIGITS_CLASSES = tuple(str(digit) for digit in range(10))
 DIGITS_SPLITS = ("train", "test")
@@ -58,11 +60,23 @@ def _load_split(digits_dir, split):
     return load_image_folder(os.path.join(digits_dir, split), DIGITS_CLASSES)
 
 
-def register_digits(root):
-    """Register ``digits_train`` and ``digits_test``, generated under `root`/digits on first use."""
+def _register_splits(root, name_format, evaluator_type):
     digits_dir = os.path.join(root, "digits")
     for split in DIGITS_SPLITS:
-        name = f"digits_{split}"
+        name = name_format.format(split)
         DatasetCatalog.register(name, lambda s=split: _load_split(digits_dir, s))
         MetadataCatalog.get(name).set(thing_classes=list(DIGITS_CLASSES), image_root=os.path.join(digits_dir, split),
-                                      evaluator_type="classification")
+                                      evaluator_type=evaluator_type)
+
+
+def register_digits(root):
+    """Register ``digits_train`` and ``digits_test``, generated under `root`/digits on first use."""
+    _register_splits(root, "digits_{}", "classification")
+
+
+def register_digits_gan(root):
+    """
+    Register ``digits_gan_train`` and ``digits_gan_test``: the records of ``digits_<split>`` (labels kept,
+    for the classifier-based GAN metrics) with ``evaluator_type`` "gan".
+    """
+    _register_splits(root, "digits_gan_{}", "gan")
