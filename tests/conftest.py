@@ -131,3 +131,23 @@ def assert_same_logits(actual, expected):
 def trained(tiny_config, tmp_path_factory):
     """Output dir of a 6-iteration run of tools/train_net.py with `tiny_config`."""
     return train_net(tiny_config, tmp_path_factory)
+
+
+@pytest.fixture(scope="session")
+def digits_classifier(tmp_path_factory):
+    """
+    Weights of a digits ImageClassifier (ResNet-18, random weights: its features are enough to test the
+    FID/KID machinery) saved as a training run saves them: model_final.pth with config.yaml beside it.
+    """
+    from detectron2.modeling import build_model
+
+    from d2ext.checkpoint import Checkpointer
+    from d2ext.engine import load_config
+
+    output_dir = str(tmp_path_factory.mktemp("digits_classifier"))
+    cfg = load_config(os.path.join(REPO, "configs/digits/classification/resnet18.yaml"), ["MODEL.DEVICE", "cpu"])
+    torch.manual_seed(0)
+    Checkpointer(build_model(cfg), save_dir=output_dir).save("model_final")
+    with open(os.path.join(output_dir, "config.yaml"), "w") as f:
+        f.write(cfg.dump())
+    return os.path.join(output_dir, "model_final.pth")

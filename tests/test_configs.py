@@ -7,6 +7,7 @@ import torch
 
 from conftest import REPO
 from d2ext.engine import Trainer, load_config
+from d2ext.modeling.meta_arch.gan import num_channels
 
 CONFIGS = sorted(glob.glob(os.path.join(REPO, "configs", "**", "*.yaml"), recursive=True))
 # Configs of the bundled data (shapes, digits), which train from scratch here.
@@ -30,6 +31,13 @@ def test_bundled_data_config_builds_a_model_that_runs_on_cpu(config_file):
     model = Trainer.build_model(cfg).eval()
     assert not any(type(m).__name__ == "FrozenBatchNorm2d" for m in model.modules()), "bundled data trains from scratch"
     meta_arch = cfg.MODEL.META_ARCHITECTURE
+    if cfg.SOLVER.TRAINER == "GANTrainer":  # DCGAN generates from a seed, CycleGAN translates an image
+        size, channels = cfg.INPUT.GAN.IMAGE_SIZE, num_channels(cfg.INPUT.FORMAT)
+        image = torch.randint(0, 255, (channels, size, size), dtype=torch.uint8)
+        with torch.no_grad():
+            output = model([{"seed": 0, "image": image}])[0]
+        assert output["generated" if meta_arch == "DCGAN" else "translated"].shape == image.shape
+        return
     size = cfg.INPUT.CLS.CROP_SIZE if meta_arch == "ImageClassifier" else cfg.INPUT.MIN_SIZE_TEST
     with torch.no_grad():
         outputs = model([{"image": torch.randint(0, 255, (3, size, size), dtype=torch.uint8), "height": size, "width": size}])

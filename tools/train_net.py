@@ -11,16 +11,17 @@ Flags and trailing KEY VALUE overrides are detectron2's (``default_argument_pars
 from detectron2.engine import default_argument_parser, launch
 
 from d2ext.checkpoint import Checkpointer
-from d2ext.engine import Trainer, setup
+from d2ext.engine import setup, trainer_class
 
 
 def main(args):
     cfg = setup(args)
+    trainer_cls = trainer_class(cfg)  # SOLVER.TRAINER: "Trainer", or "GANTrainer" for GANs
     if args.eval_only:
-        model = Trainer.build_model(cfg)
+        model = trainer_cls.build_model(cfg)
         Checkpointer(model, save_dir=cfg.OUTPUT_DIR).resume_or_load(cfg.MODEL.WEIGHTS, resume=args.resume)
-        return Trainer.test(cfg, model)
-    trainer = Trainer(cfg)
+        return trainer_cls.test(cfg, model)
+    trainer = trainer_cls(cfg)
     trainer.resume_or_load(resume=args.resume)
     return trainer.train()
 

@@ -7,17 +7,18 @@ from detectron2.data import MetadataCatalog, build_detection_test_loader, build_
 from detectron2.engine import AMPTrainer, DefaultTrainer, SimpleTrainer, TrainerBase, create_ddp_model
 from detectron2.projects.deeplab import build_lr_scheduler
 from detectron2.solver.build import get_default_optimizer_params, maybe_add_gradient_clipping
-from torch import optim
 from detectron2.utils import comm
 from detectron2.utils.events import get_event_storage
 from detectron2.utils.logger import setup_logger
+from fvcore.common.registry import Registry
+from torch import optim
 
 from ..checkpoint import Checkpointer
 from ..data import build_mapper
 from ..evaluation import build_evaluator
 from ..utils.file_io import atomic_write_json
 
-__all__ = ["NUM_CLASSES_KEYS", "check_num_classes", "Trainer"]
+__all__ = ["NUM_CLASSES_KEYS", "TRAINER_REGISTRY", "check_num_classes", "Trainer", "trainer_class"]
 
 # META_ARCHITECTURE -> (config key of its class count, metadata field of a dataset's class names).
 # New meta-architectures add theirs.
@@ -28,6 +29,16 @@ NUM_CLASSES_KEYS = {
     "SemanticSegmentor": ("MODEL.SEM_SEG_HEAD.NUM_CLASSES", "stuff_classes"),
     "SSD": ("MODEL.SSD.NUM_CLASSES", "thing_classes"),
 }
+
+TRAINER_REGISTRY = Registry("D2EXT_TRAINER")
+TRAINER_REGISTRY.__doc__ = """Trainer classes, chosen by SOLVER.TRAINER: "Trainer" (one optimizer), "GANTrainer" (several)."""
+
+
+def trainer_class(cfg):
+    """The trainer class SOLVER.TRAINER names; its classmethods also build, test and evaluate models."""
+    if cfg.SOLVER.TRAINER not in TRAINER_REGISTRY:
+        raise ValueError(f"SOLVER.TRAINER = {cfg.SOLVER.TRAINER!r}: choose one of {sorted(k for k, _ in TRAINER_REGISTRY)}.")
+    return TRAINER_REGISTRY.get(cfg.SOLVER.TRAINER)
 
 
 def _config_value(cfg, key):
@@ -62,6 +73,7 @@ def check_num_classes(cfg, dataset_names):
             )
 
 
+@TRAINER_REGISTRY.register()
 class Trainer(DefaultTrainer):
     """
     DefaultTrainer whose model, loaders and evaluators follow the config:
@@ -83,9 +95,7 @@ class Trainer(DefaultTrainer):
         model = self.build_model(cfg)
         optimizer = self.build_optimizer(cfg, model)
         data_loader = self.build_train_loader(cfg)
-        on_cuda = cfg.MODEL.DEVICE.startswith("cuda")
-        model = create_ddp_model(model, broadcast_buffers=False,
-                                 device_ids=[comm.get_local_rank()] if on_cuda else None)
+        model = self.wrap_model(cfg, model)
         self._trainer = self.build_inner_trainer(cfg, model, data_loader, optimizer)
         self.scheduler = self.build_lr_scheduler(cfg, optimizer)
         self.checkpointer = Checkpointer(model, cfg.OUTPUT_DIR, trainer=weakref.proxy(self))
@@ -93,6 +103,12 @@ class Trainer(DefaultTrainer):
         self.max_iter = cfg.SOLVER.MAX_ITER
         self.cfg = cfg
         self.register_hooks(self.build_hooks())
+
+    @classmethod
+    def wrap_model(cls, cfg, model):
+        """The model for training in a launch() job: detectron2's DDP wrapper (none in a single process)."""
+        on_cuda = cfg.MODEL.DEVICE.startswith("cuda")
+        return create_ddp_model(model, broadcast_buffers=False, device_ids=[comm.get_local_rank()] if on_cuda else None)
 
     @classmethod
     def build_inner_trainer(cls, cfg, model, data_loader, optimizer):
@@ -106,8 +122,10 @@ class Trainer(DefaultTrainer):
             return super().build_optimizer(cfg, model)
         if cfg.SOLVER.OPTIMIZER != "AdamW":
             raise ValueError(f"SOLVER.OPTIMIZER = {cfg.SOLVER.OPTIMIZER!r}: choose 'SGD' or 'AdamW'.")
-        params = get_default_optimizer_params(model, base_lr=cfg.SOLVER.BASE_LR, weight_decay_norm=cfg.SOLVER.WEIGHT_DECAY_NORM,
-                                              bias_lr_factor=cfg.SOLVER.BIAS_LR_FACTOR, weight_decay_bias=cfg.SOLVER.WEIGHT_DECAY_BIAS)
+        # weight_decay given explicitly, so that parameter groups with equal settings merge into one (fewer kernels per step).
+        params = get_default_optimizer_params(model, base_lr=cfg.SOLVER.BASE_LR, weight_decay=cfg.SOLVER.WEIGHT_DECAY,
+                                              weight_decay_norm=cfg.SOLVER.WEIGHT_DECAY_NORM, bias_lr_factor=cfg.SOLVER.BIAS_LR_FACTOR,
+                                              weight_decay_bias=cfg.SOLVER.WEIGHT_DECAY_BIAS)
         return maybe_add_gradient_clipping(cfg, optim.AdamW(params, lr=cfg.SOLVER.BASE_LR, betas=tuple(cfg.SOLVER.BETAS),
                                                             weight_decay=cfg.SOLVER.WEIGHT_DECAY))
 

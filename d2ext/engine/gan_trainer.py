@@ -1,0 +1,207 @@
+"""
+GANTrainer: d2ext's Trainer (detectron2's DefaultTrainer) for models trained with several optimizers,
+one per network group, each with its own LR schedule (see d2ext.modeling.meta_arch.gan for the protocol).
+"""
+import itertools
+import logging
+import time
+
+import torch
+import torch.distributed as dist
+from detectron2.data import MetadataCatalog, build_detection_test_loader, build_detection_train_loader
+from detectron2.data import get_detection_dataset_dicts
+from detectron2.engine import SimpleTrainer, hooks
+from detectron2.modeling import META_ARCH_REGISTRY
+from detectron2.utils import comm
+from torch import nn
+from torch._utils import _flatten_dense_tensors, _unflatten_dense_tensors
+
+from ..data import build_mapper
+from ..data.datasets import log_channel_conversions
+from ..evaluation.gan import num_generated_samples
+from .trainer import TRAINER_REGISTRY, Trainer
+
+__all__ = ["GANTrainer", "MultiOptimizerTrainer", "LRSchedulers"]
+
+logger = logging.getLogger(__name__)
+
+
+def all_reduce_gradients(params):
+    """Average the gradients of `params` over the processes of a launch() job: one all_reduce of them flattened."""
+    world_size = comm.get_world_size()
+    grads = [p.grad for p in params if p.grad is not None]
+    if world_size == 1 or not grads:
+        return
+    flat = _flatten_dense_tensors(grads)
+    dist.all_reduce(flat)
+    flat.div_(world_size)
+    for grad, synced in zip(grads, _unflatten_dense_tensors(flat, grads)):
+        grad.copy_(synced)
+
+
+class MultiOptimizerTrainer(SimpleTrainer):
+    """
+    detectron2's SimpleTrainer for a model whose training forward yields ``(optimizer name, loss dict)``
+    phases: each phase's summed losses are back-propagated, its gradients averaged over processes and its
+    optimizer stepped before the next phase runs. With a GradScaler (AMP on CUDA), every phase's forward
+    runs under fp16 autocast and the scaler is updated once per iteration, after the last step, as
+    PyTorch's AMP recipe for several optimizers does.
+
+    Gradients are averaged here rather than by DistributedDataParallel: one GAN iteration runs several
+    backward passes over graphs that span phases (the generator's output of the discriminator phase is
+    back-propagated in the generator phase), which DDP's one-forward-one-backward reducer does not model.
+    """
+
+    def __init__(self, model, data_loader, optimizers, grad_scaler=None):
+        super().__init__(model, data_loader, optimizer=None)
+        self.optimizers = optimizers
+        self.grad_scaler = grad_scaler
+        self._params = {name: [p for group in opt.param_groups for p in group["params"]] for name, opt in optimizers.items()}
+
+    def run_step(self):
+        assert self.model.training, "[MultiOptimizerTrainer] model was changed to eval mode!"
+        start = time.perf_counter()
+        data = next(self._data_loader_iter)
+        data_time = time.perf_counter() - start
+        phases = self.model(data)
+        loss_dict = {}
+        while True:
+            with torch.autocast("cuda", enabled=self.grad_scaler is not None):
+                phase = next(phases, None)
+            if phase is None:
+                break
+            name, losses = phase
+            total = sum(losses.values())
+            if not torch.isfinite(total):
+                raise FloatingPointError(f"The {name} loss became {total.item()} at iteration {self.iter}: "
+                                         f"{ {k: v.item() for k, v in losses.items()} }")
+            optimizer = self.optimizers[name]
+            optimizer.zero_grad(set_to_none=True)
+            (self.grad_scaler.scale(total) if self.grad_scaler else total).backward()
+            all_reduce_gradients(self._params[name])
+            self.grad_scaler.step(optimizer) if self.grad_scaler else optimizer.step()
+            loss_dict.update(losses)
+        if self.grad_scaler:
+            self.grad_scaler.update()
+        self._write_metrics(loss_dict, data_time)
+
+    def state_dict(self):
+        state = super(SimpleTrainer, self).state_dict()
+        state["optimizers"] = {name: opt.state_dict() for name, opt in self.optimizers.items()}
+        if self.grad_scaler:
+            state["grad_scaler"] = self.grad_scaler.state_dict()
+        return state
+
+    def load_state_dict(self, state_dict):
+        super(SimpleTrainer, self).load_state_dict(state_dict)
+        for name, opt in self.optimizers.items():
+            opt.load_state_dict(state_dict["optimizers"][name])
+        if self.grad_scaler and "grad_scaler" in state_dict:
+            self.grad_scaler.load_state_dict(state_dict["grad_scaler"])
+
+
+class NamedLRScheduler(hooks.LRScheduler):
+    """detectron2's LRScheduler hook for one of several optimizers: its LR is logged as ``lr/<name>``."""
+
+    def __init__(self, name, optimizer, scheduler):
+        super().__init__(optimizer, scheduler)
+        self.name = name
+
+    @property
+    def lr(self):
+        """The LR detectron2's LRScheduler would log: that of the optimizer's largest parameter group."""
+        return self._optimizer.param_groups[self._best_param_group_id]["lr"]
+
+    def after_step(self):
+        self.trainer.storage.put_scalar(f"lr/{self.name}", self.lr, smoothing_hint=False)
+        self.scheduler.step()
+
+
+class LRSchedulers(hooks.HookBase):
+    """
+    Steps every optimizer's scheduler after each iteration (a NamedLRScheduler each) and checkpoints them
+    all: detectron2 keeps one state per hook class, so one hook holds them.
+    """
+
+    def __init__(self, optimizers, schedulers):
+        self._hooks = {name: NamedLRScheduler(name, optimizers[name], schedulers[name]) for name in optimizers}
+
+    def before_train(self):
+        for hook in self._hooks.values():
+            hook.trainer = self.trainer
+            hook.before_train()
+
+    def after_step(self):
+        # detectron2's console printer shows one "lr": the first optimizer's (all follow the same schedule).
+        self.trainer.storage.put_scalar("lr", next(iter(self._hooks.values())).lr, smoothing_hint=False)
+        for hook in self._hooks.values():
+            hook.after_step()
+
+    def state_dict(self):
+        return {name: hook.state_dict() for name, hook in self._hooks.items()}
+
+    def load_state_dict(self, state_dict):
+        for name, hook in self._hooks.items():
+            hook.load_state_dict(state_dict[name])
+
+
+def _zip_domain_batches(loaders):
+    """One batch per iteration: the concatenated batches of every domain's loader."""
+    for batches in zip(*loaders):
+        yield list(itertools.chain.from_iterable(batches))
+
+
+@TRAINER_REGISTRY.register()
+class GANTrainer(Trainer):
+    """
+    Trainer (SOLVER.TRAINER "GANTrainer") for models with ``optimizer_groups`` (DCGAN, CycleGAN):
+
+    * one optimizer (SOLVER.OPTIMIZER, BASE_LR, BETAS, ...) and one LR schedule per group, all checkpointed;
+    * MultiOptimizerTrainer runs the iterations (AMP when SOLVER.AMP.ENABLED, on CUDA);
+    * unpaired datasets (metadata ``domains``) give every iteration SOLVER.IMS_PER_BATCH images of each domain;
+    * several processes start from rank 0's weights and average gradients per optimizer step;
+    * evaluation of a model that ``samples_from_seeds`` feeds it TEST.GAN.SEED + i, i < the sample count.
+    """
+
+    @classmethod
+    def wrap_model(cls, cfg, model):
+        if comm.get_world_size() > 1:
+            for tensor in model.state_dict().values():
+                dist.broadcast(tensor, src=0)
+        return model
+
+    @classmethod
+    def build_optimizer(cls, cfg, model):
+        return {name: super(GANTrainer, cls).build_optimizer(cfg, nn.ModuleList(getattr(model, m) for m in modules))
+                for name, modules in model.optimizer_groups.items()}
+
+    @classmethod
+    def build_lr_scheduler(cls, cfg, optimizers):
+        return {name: super(GANTrainer, cls).build_lr_scheduler(cfg, optimizer) for name, optimizer in optimizers.items()}
+
+    @classmethod
+    def build_inner_trainer(cls, cfg, model, data_loader, optimizers):
+        grad_scaler = torch.amp.GradScaler("cuda") if cfg.SOLVER.AMP.ENABLED else None
+        return MultiOptimizerTrainer(model, data_loader, optimizers, grad_scaler)
+
+    def build_hooks(self):
+        return [LRSchedulers(self._trainer.optimizers, self.scheduler) if isinstance(h, hooks.LRScheduler) else h
+                for h in super().build_hooks()]
+
+    @classmethod
+    def build_train_loader(cls, cfg):
+        mapper = build_mapper(cfg, is_train=True)
+        dicts = get_detection_dataset_dicts(cfg.DATASETS.TRAIN, filter_empty=False)
+        log_channel_conversions(dicts, cfg.INPUT.FORMAT, ", ".join(cfg.DATASETS.TRAIN))
+        domains = MetadataCatalog.get(cfg.DATASETS.TRAIN[0]).get("domains")
+        if not domains:
+            return build_detection_train_loader(cfg, mapper=mapper, dataset=dicts)
+        return _zip_domain_batches([build_detection_train_loader(cfg, mapper=mapper, dataset=[d for d in dicts if d["domain"] == domain])
+                                    for domain in domains])
+
+    @classmethod
+    def build_test_loader(cls, cfg, dataset_name):
+        if not META_ARCH_REGISTRY.get(cfg.MODEL.META_ARCHITECTURE).samples_from_seeds:
+            return super().build_test_loader(cfg, dataset_name)
+        seeds = [{"seed": cfg.TEST.GAN.SEED + i} for i in range(num_generated_samples(cfg, dataset_name))]
+        return build_detection_test_loader(seeds, mapper=lambda x: x, batch_size=cfg.SOLVER.IMS_PER_BATCH)
