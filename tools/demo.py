@@ -7,19 +7,30 @@ Run a trained d2ext model on images, folders of images or videos and write PNG o
         MODEL.WEIGHTS output/shapes/faster_rcnn_R_18_FPN/model_final.pth
 
 An image ``x.jpg`` becomes ``<output>/x.png``; a video ``clip.mp4`` becomes ``<output>/clip/000000.png``, ...
+
+GANs: a DCGAN generates one image per ``--seeds`` value into ``<output>/samples.png`` (a grid); a CycleGAN
+translates each input image from ``--domain`` (A or B) and writes its source -> translated -> reconstructed
+strip to ``<output>/x.png``::
+
+    python tools/demo.py --config-file configs/digits/gan/dcgan.yaml --seeds 0 1 2 3 --output out \
+        MODEL.WEIGHTS output/digits/dcgan/model_final.pth
 """
 import argparse
 import glob
 import os
 
 import cv2
+import torch
+from detectron2.checkpoint import DetectionCheckpointer
 from detectron2.data import MetadataCatalog
 from detectron2.data.detection_utils import read_image
+from detectron2.modeling import build_model
 from detectron2.utils.logger import setup_logger
 
+from d2ext.data import build_mapper
 from d2ext.engine import Predictor, load_config
 from d2ext.utils.file_io import atomic_write_image
-from d2ext.utils.visualizer import draw_predictions
+from d2ext.utils.visualizer import draw_predictions, image_grid, translation_strips
 
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
 VIDEO_EXTENSIONS = (".mp4", ".avi", ".mov", ".mkv", ".webm")
@@ -28,7 +39,9 @@ VIDEO_EXTENSIONS = (".mp4", ".avi", ".mov", ".mkv", ".webm")
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--config-file", required=True, metavar="FILE")
-    parser.add_argument("--input", nargs="+", required=True, help="image files, folders of images or videos")
+    parser.add_argument("--input", nargs="+", default=[], help="image files, folders of images or videos")
+    parser.add_argument("--seeds", nargs="+", type=int, default=[], help="DCGAN: the seeds of the images to generate")
+    parser.add_argument("--domain", choices=("A", "B"), default="A", help="CycleGAN: the domain of the input images")
     parser.add_argument("--output", required=True, help="folder for the PNG overlays")
     parser.add_argument("--confidence-threshold", type=float, default=0.5, help="minimum score of a shown detection")
     parser.add_argument("--top-k", type=int, default=3, help="classes listed on a classification overlay")
@@ -76,12 +89,42 @@ DESCRIPTIONS = {
 }
 
 
+@torch.no_grad()
+def run_gan(args, cfg, logger):
+    """DCGAN: the --seeds' images as one grid. CycleGAN: a translation strip per --input image."""
+    model = build_model(cfg).eval()
+    DetectionCheckpointer(model).load(cfg.MODEL.WEIGHTS)
+    if model.samples_from_seeds:
+        if not args.seeds:
+            raise ValueError(f"{cfg.MODEL.META_ARCHITECTURE} generates images from seeds: give --seeds, e.g. --seeds 0 1 2 3.")
+        outputs = model([{"seed": seed} for seed in args.seeds])
+        path = os.path.join(args.output, "samples.png")
+        atomic_write_image(path, image_grid([o["generated"] for o in outputs], cfg.INPUT.FORMAT))
+        logger.info(f"Wrote {len(outputs)} samples (seeds {args.seeds}) to {path}")
+        return
+    mapper = build_mapper(cfg, is_train=False)  # resized and cropped as in evaluation
+    written = 0
+    for kind, path in expand_inputs(args.input):
+        if kind == "video":
+            raise ValueError(f"--input {path}: {cfg.MODEL.META_ARCHITECTURE} translates images, not videos.")
+        source = mapper({"file_name": path, "domain": args.domain})
+        output = model([source])[0]
+        out_path = os.path.join(args.output, os.path.splitext(os.path.basename(path))[0] + ".png")
+        atomic_write_image(out_path, translation_strips([source["image"]], [output], cfg.INPUT.FORMAT))
+        written += 1
+    logger.info(f"Wrote {written} {args.domain} -> {'B' if args.domain == 'A' else 'A'} -> {args.domain} strips to {args.output}")
+
+
 def main(argv=None):
     args = parse_args(argv)
     logger = setup_logger(name="d2ext")
     threshold = str(args.confidence_threshold)
     cfg = load_config(args.config_file, [*args.opts, "MODEL.ROI_HEADS.SCORE_THRESH_TEST", threshold,
                                          "MODEL.RETINANET.SCORE_THRESH_TEST", threshold])
+    if cfg.SOLVER.TRAINER == "GANTrainer":
+        return run_gan(args, cfg, logger)
+    if not args.input:
+        raise ValueError("--input: give image files, folders of images or videos.")
     predictor = Predictor(cfg)  # loads cfg.MODEL.WEIGHTS; takes BGR images
     metadata = MetadataCatalog.get(cfg.DATASETS.TEST[0] if cfg.DATASETS.TEST else "__unused")
 
