@@ -28,6 +28,7 @@ bench: setup
 	$(PY) benchmarks/classifier_speed.py
 	$(PY) benchmarks/segmenter_speed.py
 	$(PY) benchmarks/ssd_speed.py
+	$(PY) benchmarks/dcgan_speed.py
 
 clean:
 	rm -rf output
