@@ -8,6 +8,7 @@ import subprocess
 import sys
 import tempfile
 
+import cv2
 import pytest
 import torch
 
@@ -64,6 +65,14 @@ def normalised(image_uint8, cfg):
     mean = torch.tensor(cfg.MODEL.PIXEL_MEAN).view(3, 1, 1)
     std = torch.tensor(cfg.MODEL.PIXEL_STD).view(3, 1, 1)
     return ((image_uint8.float() - mean) / std)[None]
+
+
+def write_images(root, images):
+    """Write each (H, W) or (H, W, C) uint8 array of `images` as root/<index>.png; returns str(root)."""
+    os.makedirs(root, exist_ok=True)
+    for index, image in enumerate(images):
+        cv2.imwrite(os.path.join(root, f"{index:03d}.png"), image)
+    return str(root)
 
 
 def write_config(path, base, body):

@@ -163,6 +163,8 @@ class GANTrainer(Trainer):
     * evaluation of a model that ``samples_from_seeds`` feeds it TEST.GAN.SEED + i, i < the sample count.
     """
 
+    steps_optimizer_groups = True
+
     @classmethod
     def wrap_model(cls, cfg, model):
         if comm.get_world_size() > 1:

@@ -5,6 +5,7 @@ import weakref
 
 from detectron2.data import MetadataCatalog, build_detection_test_loader, build_detection_train_loader
 from detectron2.engine import AMPTrainer, DefaultTrainer, SimpleTrainer, TrainerBase, create_ddp_model
+from detectron2.modeling import META_ARCH_REGISTRY
 from detectron2.projects.deeplab import build_lr_scheduler
 from detectron2.solver.build import get_default_optimizer_params, maybe_add_gradient_clipping
 from detectron2.utils import comm
@@ -35,10 +36,20 @@ TRAINER_REGISTRY.__doc__ = """Trainer classes, chosen by SOLVER.TRAINER: "Traine
 
 
 def trainer_class(cfg):
-    """The trainer class SOLVER.TRAINER names; its classmethods also build, test and evaluate models."""
+    """
+    The trainer class SOLVER.TRAINER names; its classmethods also build, test and evaluate models. A model
+    with several optimizers (``optimizer_groups``: the GANs) needs a trainer that steps them, and the reverse.
+    """
     if cfg.SOLVER.TRAINER not in TRAINER_REGISTRY:
         raise ValueError(f"SOLVER.TRAINER = {cfg.SOLVER.TRAINER!r}: choose one of {sorted(k for k, _ in TRAINER_REGISTRY)}.")
-    return TRAINER_REGISTRY.get(cfg.SOLVER.TRAINER)
+    trainer = TRAINER_REGISTRY.get(cfg.SOLVER.TRAINER)
+    several_optimizers = hasattr(META_ARCH_REGISTRY.get(cfg.MODEL.META_ARCHITECTURE), "optimizer_groups")
+    if several_optimizers != trainer.steps_optimizer_groups:
+        fitting = [name for name, cls in TRAINER_REGISTRY if cls.steps_optimizer_groups == several_optimizers]
+        raise ValueError(f"SOLVER.TRAINER = {cfg.SOLVER.TRAINER!r} cannot train MODEL.META_ARCHITECTURE = "
+                         f"{cfg.MODEL.META_ARCHITECTURE!r}, which has {'several optimizers' if several_optimizers else 'one loss'}: "
+                         f"set SOLVER.TRAINER to {' or '.join(map(repr, fitting))}.")
+    return trainer
 
 
 def _config_value(cfg, key):
@@ -84,6 +95,8 @@ class Trainer(DefaultTrainer):
     * checkpoints load through d2ext's Checkpointer (backbone-only torchvision weights, re-initialised heads);
     * evaluation results are also written to ``OUTPUT_DIR/evaluation_results.json``.
     """
+
+    steps_optimizer_groups = False  # trains models of one optimizer; GANTrainer those with optimizer_groups
 
     def __init__(self, cfg):
         # DefaultTrainer.__init__ hard-codes DDP on the local GPU (device_ids=[local_rank]), which

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 import torch
 
-from conftest import REPO, evaluation_results, run_python, run_tool, write_config
-from d2ext.engine import GANTrainer, load_config
+from conftest import REPO, evaluation_results, run_python, run_tool, write_config, write_images
+from d2ext.engine import GANTrainer, load_config, trainer_class
 
 pytestmark = pytest.mark.slow
 
@@ -94,13 +94,6 @@ def test_two_processes_keep_identical_weights(tmp_path):
         torch.testing.assert_close(rank1[name], rank0[name], msg=name)
 
 
-def write_images(root, images):
-    os.makedirs(root, exist_ok=True)
-    for index, image in enumerate(images):
-        cv2.imwrite(os.path.join(root, f"{index:03d}.png"), image)
-    return str(root)
-
-
 def test_cyclegan_trains_and_evaluates_per_direction(tmp_path, digits_classifier):
     rng = np.random.default_rng(0)
     root_a = write_images(tmp_path / "a", rng.integers(0, 100, (8, 32, 32, 3), dtype=np.uint8))
@@ -129,3 +122,10 @@ DATASETS:
     log = (output_dir / "log.txt").read_text()
     assert "5 of 16 images have 1 channel, 3 have 4 (alpha dropped)" in log, log[-3000:]
     assert (output_dir / "inference" / "pairs" / "samples_iter0000003.png").is_file()
+
+
+@pytest.mark.parametrize("config, trainer", [(DCGAN_CONFIG, "Trainer"), ("configs/digits/classification/resnet18.yaml", "GANTrainer")])
+def test_a_trainer_that_cannot_train_the_model_is_refused(config, trainer):
+    cfg = load_config(os.path.join(REPO, config), ["SOLVER.TRAINER", trainer])
+    with pytest.raises(ValueError, match=f"SOLVER.TRAINER = '{trainer}' cannot train .* set SOLVER.TRAINER to"):
+        trainer_class(cfg)

@@ -1,12 +1,11 @@
 """The "gan" evaluator: FID/KID in a d2ext classifier's features, the real-vs-real floor, cycle L1, grids."""
 import os
 
-import cv2
 import numpy as np
 import pytest
 import torch
 
-from conftest import REPO
+from conftest import REPO, write_images
 from d2ext.engine import load_config
 from d2ext.evaluation import build_evaluator
 from d2ext.evaluation.gan import ClassifierFeatures, real_halves
@@ -70,13 +69,6 @@ def test_classifier_features_convert_the_image_format(digits_classifier):
     assert from_gray.shape == (4, 512)
     torch.testing.assert_close(from_gray, from_bgr)
     assert cfg.INPUT.FORMAT == "L" and classifier_cfg.INPUT.FORMAT == "RGB"
-
-
-def write_images(root, images):
-    os.makedirs(root, exist_ok=True)
-    for index, image in enumerate(images):
-        cv2.imwrite(os.path.join(root, f"{index:03d}.png"), image)
-    return str(root)
 
 
 def test_translation_scores_per_direction_with_cycle_l1(digits_classifier, tmp_path):
