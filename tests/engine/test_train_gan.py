@@ -108,9 +108,9 @@ DATASETS:
   TRAIN: ("pairs",)
   TEST: ("pairs",)
 """)
-    run_tool("train_net.py", "--config-file", config, "INPUT.GAN.RESIZE", "32", "INPUT.GAN.IMAGE_SIZE", "32",
-             "MODEL.CYCLEGAN.GENERATOR_CHANNELS", "8", "MODEL.CYCLEGAN.GENERATOR_BLOCKS", "1",
-             "MODEL.CYCLEGAN.DISCRIMINATOR_CHANNELS", "8", "SOLVER.IMS_PER_BATCH", "2", "SOLVER.MAX_ITER", "3",
+    tiny = ["INPUT.GAN.RESIZE", "32", "INPUT.GAN.IMAGE_SIZE", "32", "MODEL.CYCLEGAN.GENERATOR_CHANNELS", "8",
+            "MODEL.CYCLEGAN.GENERATOR_BLOCKS", "1", "MODEL.CYCLEGAN.DISCRIMINATOR_CHANNELS", "8"]
+    run_tool("train_net.py", "--config-file", config, *tiny, "SOLVER.IMS_PER_BATCH", "2", "SOLVER.MAX_ITER", "3",
              "DATALOADER.NUM_WORKERS", "0", "TEST.GAN.CLASSIFIER_WEIGHTS", digits_classifier,
              "TEST.GAN.KID_SUBSET_SIZE", "4", "TEST.GAN.KID_SUBSETS", "5", "OUTPUT_DIR", str(output_dir))
     results = evaluation_results(output_dir)["results"]["pairs"]["gan"]
@@ -122,6 +122,11 @@ DATASETS:
     log = (output_dir / "log.txt").read_text()
     assert "5 of 16 images have 1 channel, 3 have 4 (alpha dropped)" in log, log[-3000:]
     assert (output_dir / "inference" / "pairs" / "samples_iter0000003.png").is_file()
+
+    run_tool("demo.py", "--config-file", config, "--domain", "B", "--input", root_b, "--output", str(tmp_path / "strips"),
+             *tiny, "MODEL.WEIGHTS", str(output_dir / "model_final.pth"))
+    strips = sorted(os.listdir(tmp_path / "strips"))
+    assert len(strips) == 8 and cv2.imread(str(tmp_path / "strips" / strips[0])).shape == (2 + 34, 2 + 3 * 34, 3)
 
 
 @pytest.mark.parametrize("config, trainer", [(DCGAN_CONFIG, "Trainer"), ("configs/digits/classification/resnet18.yaml", "GANTrainer")])
