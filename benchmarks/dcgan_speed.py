@@ -1,9 +1,9 @@
 #!/usr/bin/env python
 """
-Training iterations/s of d2ext's DCGAN (configs/digits/gan/dcgan.yaml at 64 px, RGB: the Base-GAN Adam
-settings) beside the training loop of PyTorch's DCGAN example (github.com/pytorch/examples, dcgan/main.py)
-on the same batch of images, in one process, alternating rounds; the table ends with the d2ext / example
-ratio.
+Training iterations/s of d2ext's DCGAN (configs/digits/gan/dcgan.yaml at 64 px, RGB, with the example's
+widths; the Base-GAN Adam settings) beside the training loop of PyTorch's DCGAN example
+(github.com/pytorch/examples, dcgan/main.py) on the same batch of images, in one process, alternating
+rounds; the table ends with the d2ext / example ratio.
 
 One d2ext iteration is one ``MultiOptimizerTrainer.run_step()`` (what GANTrainer runs): the model's
 discriminator then generator phase, each backward and Adam step, detectron2's metric writing. One example
@@ -276,8 +276,10 @@ def main(argv=None):
         args.iters = 100 if args.device.startswith("cuda") else 5
     torch.manual_seed(0)
     size = 64
+    # The example's networks: 64 px RGB, nz 100, ngf = ndf = 64 (the digits config is narrower).
     cfg = load_config(CONFIG, ["MODEL.DCGAN.IMAGE_SIZE", size, "INPUT.GAN.IMAGE_SIZE", size, "INPUT.GAN.RESIZE", size,
-                               "INPUT.FORMAT", "RGB", "MODEL.DEVICE", args.device])
+                               "INPUT.FORMAT", "RGB", "MODEL.DEVICE", args.device, "MODEL.DCGAN.LATENT_DIM", nz,
+                               "MODEL.DCGAN.GENERATOR_CHANNELS", ngf, "MODEL.DCGAN.DISCRIMINATOR_CHANNELS", ndf])
     assert (cfg.MODEL.DCGAN.LATENT_DIM, cfg.MODEL.DCGAN.GENERATOR_CHANNELS, cfg.MODEL.DCGAN.DISCRIMINATOR_CHANNELS) == (nz, ngf, ndf)
     mapper = build_mapper(cfg, is_train=True)
     batch = [mapper(d) for d in DatasetCatalog.get(DATASET)[: args.batch]]
