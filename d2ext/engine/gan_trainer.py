@@ -3,7 +3,6 @@ GANTrainer: d2ext's Trainer (detectron2's DefaultTrainer) for models trained wit
 one per network group, each with its own LR schedule (see d2ext.modeling.meta_arch.gan for the protocol).
 """
 import itertools
-import logging
 import time
 
 import torch
@@ -22,8 +21,6 @@ from ..evaluation.gan import num_generated_samples
 from .trainer import TRAINER_REGISTRY, Trainer
 
 __all__ = ["GANTrainer", "MultiOptimizerTrainer", "LRSchedulers"]
-
-logger = logging.getLogger(__name__)
 
 
 def all_reduce_gradients(params):
