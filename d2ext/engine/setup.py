@@ -1,7 +1,9 @@
 """Config set-up shared by every entry point (train_net, demo, visualize_data)."""
 import logging
+import os
 
 import torch
+import yaml
 from detectron2.engine import default_setup
 from detectron2.utils import comm
 from detectron2.utils.logger import setup_logger
@@ -32,8 +34,17 @@ def load_config(config_file, opts=()):
     The frozen, runnable config of `config_file` with `opts` (KEY VALUE ...) applied; the datasets
     it declares are registered in this process.
     """
+    if not os.path.isfile(config_file):
+        raise FileNotFoundError(f"config file {config_file}: no such file.")
     cfg = get_cfg()
-    cfg.merge_from_file(config_file)
+    try:
+        # detectron2 falls back to yaml.unsafe_load, which runs any Python a config names (!!python/...).
+        cfg.merge_from_file(config_file, allow_unsafe=False)
+    except yaml.constructor.ConstructorError as e:
+        mark = e.problem_mark  # the file (config_file or one of its _BASE_ files), line and column of the tag
+        raise ValueError(f"{mark.name}, line {mark.line + 1}: refused, {e.problem} (only an unsafe loader reads it; "
+                         f"config {config_file}). d2ext loads configs with yaml.safe_load: write plain values "
+                         "(numbers, strings, lists, mappings) instead.") from e
     cfg.merge_from_list(list(opts))
     resolve_device(cfg)
     cfg.freeze()
