@@ -21,12 +21,12 @@ import os
 
 import cv2
 import torch
-from detectron2.checkpoint import DetectionCheckpointer
 from detectron2.data import MetadataCatalog
 from detectron2.data.detection_utils import read_image
 from detectron2.modeling import build_model
 from detectron2.utils.logger import setup_logger
 
+from d2ext.checkpoint import Checkpointer
 from d2ext.data import build_mapper
 from d2ext.engine import Predictor, load_config
 from d2ext.utils.file_io import atomic_write_image
@@ -93,7 +93,7 @@ DESCRIPTIONS = {
 def run_gan(args, cfg, logger):
     """DCGAN: the --seeds' images as one grid. CycleGAN: a translation strip per --input image."""
     model = build_model(cfg).eval()
-    DetectionCheckpointer(model).load(cfg.MODEL.WEIGHTS)
+    Checkpointer(model).load(cfg.MODEL.WEIGHTS)
     if model.samples_from_seeds:
         if not args.seeds:
             raise ValueError(f"{cfg.MODEL.META_ARCHITECTURE} generates images from seeds: give --seeds, e.g. --seeds 0 1 2 3.")

@@ -1,13 +1,37 @@
-"""detectron2's DetectionCheckpointer with d2ext's backbone-only checkpoints and a clear word on re-initialised heads."""
+"""
+detectron2's DetectionCheckpointer with d2ext's backbone-only checkpoints, a clear word on re-initialised
+heads, and loading that never runs code from the file.
+"""
 import logging
+import pickle
 
+import torch
 from detectron2.checkpoint import DetectionCheckpointer
+from detectron2.utils.file_io import PathManager
 
 from ..modeling.backbone import SequentialFeaturesBackbone, TorchvisionResNet
 
-__all__ = ["Checkpointer"]
+__all__ = ["Checkpointer", "check_pickle_holds_only_data"]
 
 logger = logging.getLogger(__name__)
+
+# What detectron2 / Detectron .pkl weights are made of besides numbers, strings, lists and dicts: numpy arrays.
+_DATA_GLOBALS = {("collections", "OrderedDict"), ("numpy", "ndarray"), ("numpy", "dtype")} | {
+    (module, name) for module in ("numpy.core.multiarray", "numpy._core.multiarray") for name in ("_reconstruct", "scalar")}
+
+
+class _DataOnlyUnpickler(pickle.Unpickler):
+    """An Unpickler that builds only numpy arrays, numbers, strings, lists and dicts: any other global is refused."""
+
+    def find_class(self, module, name):
+        if (module, name) not in _DATA_GLOBALS:
+            raise pickle.UnpicklingError(f"it names the global {module}.{name}, which is not weights data")
+        return super().find_class(module, name)
+
+
+def check_pickle_holds_only_data(file):
+    """Unpickle the binary file object `file` with the data-only unpickler; raise pickle.UnpicklingError otherwise."""
+    _DataOnlyUnpickler(file, encoding="latin1").load()
 
 
 class Checkpointer(DetectionCheckpointer):
@@ -19,6 +43,27 @@ class Checkpointer(DetectionCheckpointer):
     * says which layers keep their fresh initialisation because the checkpoint's shapes differ, as
       when fine-tuning to another number of classes re-initialises the classifier.
     """
+
+    def _load_file(self, filename):
+        if filename.endswith(".pkl"):
+            # detectron2 unpickles .pkl weights with pickle.load, which runs whatever the file names; the file is
+            # first read with an unpickler that builds only data, so a malicious pickle stops here.
+            try:
+                with PathManager.open(filename, "rb") as f:
+                    check_pickle_holds_only_data(f)
+            except pickle.UnpicklingError as e:
+                raise ValueError(f"{filename}: refused, {e}. d2ext loads .pkl weights only if they hold nothing but "
+                                 "numpy arrays, numbers, strings, lists and dicts.") from e
+        return super()._load_file(filename)
+
+    def _torch_load(self, filename):
+        """A .pth/.pt checkpoint with torch.load(weights_only=True), on every torch version: tensors and plain data only."""
+        try:
+            return torch.load(filename, map_location="cpu", weights_only=True)
+        except pickle.UnpicklingError as e:
+            raise ValueError(f"{filename}: refused, torch.load(weights_only=True) cannot read it: it holds objects other "
+                             f"than tensors and plain data, which could run code ({str(e).splitlines()[0]}). Save "
+                             "state dicts (torch.save(model.state_dict(), ...)) or convert the file where you trust it.") from e
 
     def _load_model(self, checkpoint):
         arch = checkpoint.get("backbone_arch")

@@ -9,7 +9,6 @@ import os
 import numpy as np
 import torch
 import torch.nn.functional as F
-from detectron2.checkpoint import DetectionCheckpointer
 from detectron2.data import DatasetCatalog, MetadataCatalog
 from detectron2.evaluation import DatasetEvaluator
 from detectron2.modeling import build_model
@@ -19,6 +18,7 @@ from torch import nn
 from torchmetrics.image.fid import FrechetInceptionDistance
 from torchmetrics.image.kid import KernelInceptionDistance
 
+from ..checkpoint import Checkpointer
 from ..utils.file_io import atomic_write_image
 from ..utils.visualizer import image_grid, translation_strips
 from .build import EVALUATOR_REGISTRY
@@ -52,7 +52,7 @@ class ClassifierFeatures(nn.Module):
     def __init__(self, classifier_cfg, weights, image_format):
         super().__init__()
         self.classifier = build_model(classifier_cfg).eval()
-        DetectionCheckpointer(self.classifier).load(weights)
+        Checkpointer(self.classifier).load(weights)
         self.source_format, self.classifier_format = image_format, classifier_cfg.INPUT.FORMAT
         self.size = classifier_cfg.INPUT.CLS.CROP_SIZE
         self.num_features = self.classifier.cls_head.predictor.in_features
