@@ -10,6 +10,7 @@ from detectron2.checkpoint import DetectionCheckpointer
 from detectron2.utils.file_io import PathManager
 
 from ..modeling.backbone import SequentialFeaturesBackbone, TorchvisionResNet
+from ..utils.file_io import AtomicWrites
 
 __all__ = ["Checkpointer", "check_pickle_holds_only_data"]
 
@@ -43,6 +44,12 @@ class Checkpointer(DetectionCheckpointer):
     * says which layers keep their fresh initialisation because the checkpoint's shapes differ, as
       when fine-tuning to another number of classes re-initialises the classifier.
     """
+
+    def __init__(self, model, save_dir="", **kwargs):
+        super().__init__(model, save_dir, **kwargs)
+        # Checkpoints and last_checkpoint are written to a temporary file and renamed into place, so a kill
+        # during a save leaves the previous checkpoint, and the tag that names it, intact.
+        self.path_manager = AtomicWrites(self.path_manager)
 
     def _load_file(self, filename):
         if filename.endswith(".pkl"):

@@ -1,27 +1,54 @@
 """Writing files so that a reader (or a kill) never meets a half-written one."""
+import contextlib
 import json
 import os
 import tempfile
 
 import cv2
 
-__all__ = ["atomic_write_bytes", "atomic_write_json", "atomic_write_image"]
+__all__ = ["AtomicWrites", "atomic_open", "atomic_write_bytes", "atomic_write_json", "atomic_write_image"]
 
 
-def atomic_write_bytes(path, data):
-    """Write `data` to a temporary file next to `path`, flush it to disk, then rename it into place."""
+@contextlib.contextmanager
+def atomic_open(path, mode="wb"):
+    """
+    A file opened in `mode` (a write mode) that becomes `path` only when the block ends without error: it is
+    a temporary file next to `path`, flushed to disk and renamed into place; on an error it is removed. A
+    kill at any moment leaves `path` as it was (or absent), never half-written.
+    """
     directory = os.path.dirname(os.path.abspath(path))
     os.makedirs(directory, exist_ok=True)
     fd, tmp_path = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", suffix=".tmp", dir=directory)
     try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
+        with os.fdopen(fd, mode) as f:
+            yield f
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp_path, path)
     except BaseException:
         os.unlink(tmp_path)
         raise
+
+
+def atomic_write_bytes(path, data):
+    """Write `data` to `path` with atomic_open."""
+    with atomic_open(path, "wb") as f:
+        f.write(data)
+
+
+class AtomicWrites:
+    """A detectron2/iopath PathManager whose ``open`` in a "w" mode is atomic_open; all else is the wrapped one's."""
+
+    def __init__(self, path_manager):
+        self._path_manager = path_manager
+
+    def open(self, path, mode="r", **kwargs):
+        if "w" in mode:
+            return atomic_open(path, mode)
+        return self._path_manager.open(path, mode, **kwargs)
+
+    def __getattr__(self, name):
+        return getattr(self._path_manager, name)
 
 
 def atomic_write_json(path, obj):
