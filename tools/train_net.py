@@ -6,7 +6,8 @@ Train or evaluate any d2ext model: the task, model and data all come from the co
     python tools/train_net.py --config-file CFG --eval-only MODEL.WEIGHTS output/model_final.pth
     python tools/train_net.py --config-file CFG --num-gpus 2     # 2 processes: GPUs, or CPU over gloo
 
-Flags and trailing KEY VALUE overrides are detectron2's (``default_argument_parser``).
+Flags and trailing KEY VALUE overrides are detectron2's (``default_argument_parser``), plus ``--overwrite``:
+training from scratch into an OUTPUT_DIR that holds checkpoints stops unless --resume or --overwrite is given.
 """
 from detectron2.engine import default_argument_parser, launch
 
@@ -26,7 +27,15 @@ def main(args):
     return trainer.train()
 
 
+def argument_parser():
+    """detectron2's default_argument_parser plus --overwrite."""
+    parser = default_argument_parser()
+    parser.add_argument("--overwrite", action="store_true",
+                        help="train from scratch even if OUTPUT_DIR holds checkpoints of an earlier run")
+    return parser
+
+
 if __name__ == "__main__":
-    args = default_argument_parser().parse_args()
+    args = argument_parser().parse_args()
     launch(main, args.num_gpus, num_machines=args.num_machines, machine_rank=args.machine_rank,
            dist_url=args.dist_url, args=(args,))
