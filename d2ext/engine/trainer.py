@@ -117,6 +117,18 @@ class Trainer(DefaultTrainer):
         self.cfg = cfg
         self.register_hooks(self.build_hooks())
 
+    def train(self):
+        """DefaultTrainer.train; a NaN or infinite loss stops it with the iteration and the last good checkpoint."""
+        try:
+            return super().train()
+        except FloatingPointError as e:
+            last = self.checkpointer.get_checkpoint_file() if self.checkpointer.has_checkpoint() else None
+            raise FloatingPointError(
+                f"Training diverged at iteration {self.iter}: {e}\nThe last good checkpoint, left intact, is "
+                f"{last or 'none: no checkpoint was saved before (SOLVER.CHECKPOINT_PERIOD)'}. Lower SOLVER.BASE_LR, "
+                "lengthen SOLVER.WARMUP_ITERS or enable SOLVER.CLIP_GRADIENTS, then --resume from it (or --overwrite)."
+            ) from e
+
     @classmethod
     def wrap_model(cls, cfg, model):
         """The model for training in a launch() job: detectron2's DDP wrapper (none in a single process)."""
