@@ -16,6 +16,10 @@ def add_d2ext_config(cfg):
     # Relative paths are resolved against the working directory.
     cfg.DATASETS.REGISTER = CN(new_allowed=True)
 
+    # A training image (or mask) that cannot be read stops training with an error naming it (False), or is
+    # skipped with a warning naming it and the count so far (True; detectron2's loader takes another record).
+    cfg.DATALOADER.SKIP_UNREADABLE = False
+
     # Name in d2ext.data.MAPPER_REGISTRY of the dataset mapper used for training and testing.
     cfg.INPUT.DATASET_MAPPER = "DatasetMapper"
 

@@ -1,6 +1,7 @@
 """Dataset mappers, chosen by ``cfg.INPUT.DATASET_MAPPER`` from ``MAPPER_REGISTRY``."""
 import contextlib
 import copy
+import logging
 
 import numpy as np
 import torch
@@ -17,7 +18,9 @@ from .ssd_transforms import build_ssd_augmentations
 from .transforms import build_classification_augmentations, build_gan_augmentations
 
 __all__ = ["MAPPER_REGISTRY", "DatasetMapper", "SSDDatasetMapper", "ClassificationDatasetMapper",
-           "GANDatasetMapper", "SemanticSegmentationDatasetMapper", "build_mapper"]
+           "GANDatasetMapper", "SemanticSegmentationDatasetMapper", "SkipUnreadable", "build_mapper"]
+
+logger = logging.getLogger(__name__)
 
 MAPPER_REGISTRY = Registry("D2EXT_MAPPER")
 MAPPER_REGISTRY.__doc__ = """
@@ -172,6 +175,36 @@ class SemanticSegmentationDatasetMapper:
         return dataset_dict
 
 
+class SkipUnreadable:
+    """
+    A training mapper that skips the records its `mapper` cannot read (DatasetError: a missing, unreadable or
+    truncated image, a bad mask): it logs each one with the reason and the count so far, and returns None,
+    which detectron2's data loader replaces by another record. Other attributes are the wrapped mapper's.
+    """
+
+    def __init__(self, mapper):
+        self.mapper = mapper
+        self.skipped = []
+
+    def __getattr__(self, name):  # called only for attributes SkipUnreadable itself lacks
+        if name == "mapper":  # not set yet: while unpickling in a spawned worker
+            raise AttributeError(name)
+        return getattr(self.mapper, name)
+
+    def __call__(self, dataset_dict):
+        try:
+            return self.mapper(dataset_dict)
+        except DatasetError as e:
+            self.skipped.append(dataset_dict.get("file_name"))
+            logger.warning(f"Skipped a training record ({len(self.skipped)} so far in this data loader process, "
+                           f"DATALOADER.SKIP_UNREADABLE): {e}")
+            return None
+
+
 def build_mapper(cfg, is_train):
-    """The mapper named by ``cfg.INPUT.DATASET_MAPPER``."""
-    return MAPPER_REGISTRY.get(cfg.INPUT.DATASET_MAPPER)(cfg, is_train)
+    """
+    The mapper named by ``cfg.INPUT.DATASET_MAPPER``. A record it cannot read stops training with an error
+    naming the file, unless DATALOADER.SKIP_UNREADABLE, under which training skips it (SkipUnreadable).
+    """
+    mapper = MAPPER_REGISTRY.get(cfg.INPUT.DATASET_MAPPER)(cfg, is_train)
+    return SkipUnreadable(mapper) if is_train and cfg.DATALOADER.SKIP_UNREADABLE else mapper
