@@ -29,6 +29,13 @@ def resolve_device(cfg):
         cfg.SOLVER.AMP.ENABLED = False
 
 
+# What yacs/detectron2 raise on a config of the wrong shape: unparsable YAML, an unknown key, a value of
+# another type than the default's, a top level that is not a mapping, a bad _BASE_.
+_CONFIG_CONTENT_ERRORS = (yaml.YAMLError, KeyError, ValueError, TypeError, AssertionError, AttributeError)
+_CONFIG_HINT = ("Keys must be detectron2's or d2ext's (d2ext/config.py), values of the type of their default, "
+                "and _BASE_ the path of another config.")
+
+
 def load_config(config_file, opts=()):
     """
     The frozen, runnable config of `config_file` with `opts` (KEY VALUE ...) applied; the datasets
@@ -45,7 +52,12 @@ def load_config(config_file, opts=()):
         raise ValueError(f"{mark.name}, line {mark.line + 1}: refused, {e.problem} (only an unsafe loader reads it; "
                          f"config {config_file}). d2ext loads configs with yaml.safe_load: write plain values "
                          "(numbers, strings, lists, mappings) instead.") from e
-    cfg.merge_from_list(list(opts))
+    except _CONFIG_CONTENT_ERRORS as e:
+        raise ValueError(f"{config_file}: not a valid d2ext config ({type(e).__name__}: {e}). {_CONFIG_HINT}") from e
+    try:
+        cfg.merge_from_list(list(opts))
+    except _CONFIG_CONTENT_ERRORS as e:
+        raise ValueError(f"config overrides {list(opts)}: {type(e).__name__}: {e}. {_CONFIG_HINT}") from e
     resolve_device(cfg)
     cfg.freeze()
     register_declared_datasets(cfg)

@@ -42,6 +42,11 @@ def _check_bbox(bbox, ann, json_file):
                            "Fix or remove this annotation.")
 
 
+def _is_id(value):
+    """COCO ids are integers (bool excepted)."""
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
 def check_coco_json(json_file, image_root):
     """
     Check that `json_file` is a COCO instances file whose annotations and images are usable.
@@ -67,14 +72,18 @@ def check_coco_json(json_file, image_root):
     annotations = _require_list(data, "annotations", json_file)
     categories = _require_list(data, "categories", json_file)
 
-    category_ids = {c.get("id") for c in categories if isinstance(c, dict)}
-    if not categories or None in category_ids:
-        raise DatasetError(f"{json_file}: field 'categories' must be a non-empty list of objects with 'id' and 'name'.")
+    if not categories or not all(isinstance(c, dict) and _is_id(c.get("id")) for c in categories):
+        raise DatasetError(f"{json_file}: field 'categories' must be a non-empty list of objects with an integer "
+                           "'id' and a 'name'.")
+    category_ids = {c["id"] for c in categories}
     image_sizes = {}  # image id -> (width, height)
     for image in images:
         missing = [k for k in ("id", "file_name", "height", "width") if not isinstance(image, dict) or k not in image]
         if missing:
             raise DatasetError(f"{json_file}: image entry {image!r:.200} lacks field(s) {missing}.")
+        if not _is_id(image["id"]) or not isinstance(image["file_name"], str):
+            raise DatasetError(f"{json_file}: image entry {image!r:.200}: 'id' must be an integer and 'file_name' a "
+                               "string (the image's path under IMAGE_ROOT).")
         for k in ("height", "width"):
             if not (isinstance(image[k], (int, float)) and image[k] > 0):
                 raise DatasetError(f"{json_file}: image id={image['id']}: field '{k}' = {image[k]!r} is not a "
@@ -82,12 +91,14 @@ def check_coco_json(json_file, image_root):
         image_sizes[image["id"]] = (image["width"], image["height"])
     num_outside, num_entirely_outside, examples = 0, 0, []
     for ann in annotations:
-        if ann.get("category_id") not in category_ids:
+        if not isinstance(ann, dict):
+            raise DatasetError(f"{json_file}: annotation entry {ann!r:.200} is not an object.")
+        if not _is_id(ann.get("category_id")) or ann["category_id"] not in category_ids:
             raise DatasetError(
                 f"{json_file}: annotation id={ann.get('id')}: field 'category_id' = {ann.get('category_id')!r} "
                 f"is not among the ids in 'categories' ({sorted(category_ids)}). Fix the annotation or add the category."
             )
-        if ann.get("image_id") not in image_sizes:
+        if not _is_id(ann.get("image_id")) or ann["image_id"] not in image_sizes:
             raise DatasetError(f"{json_file}: annotation id={ann.get('id')}: field 'image_id' = "
                                f"{ann.get('image_id')!r} is not the id of any entry in 'images'.")
         _check_bbox(ann.get("bbox"), ann, json_file)
@@ -118,7 +129,12 @@ def check_coco_json(json_file, image_root):
 def load_checked_coco_json(json_file, image_root, dataset_name):
     """``check_coco_json``, then detectron2's ``load_coco_json``: list[dict] in detectron2's format."""
     check_coco_json(json_file, image_root)
-    return load_coco_json(json_file, image_root, dataset_name)
+    try:
+        return load_coco_json(json_file, image_root, dataset_name)
+    except (KeyError, TypeError, ValueError, AssertionError, AttributeError, IndexError) as e:
+        # A field check_coco_json does not cover (segmentation, keypoints, duplicate ids, ...).
+        raise DatasetError(f"{json_file}: detectron2's COCO reader fails on it ({type(e).__name__}: {e}). Check the "
+                           "annotations' fields against the COCO format (ids unique, 'segmentation' polygons or RLE).") from e
 
 
 def register_checked_coco_instances(name, metadata, json_file, image_root):
