@@ -29,6 +29,7 @@ bench: setup
 	$(PY) benchmarks/segmenter_speed.py
 	$(PY) benchmarks/ssd_speed.py
 	$(PY) benchmarks/dcgan_speed.py
+	$(PY) benchmarks/checkpoint_write.py
 
 clean:
 	rm -rf output
