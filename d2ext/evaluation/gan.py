@@ -46,7 +46,7 @@ class ClassifierFeatures(nn.Module):
     A trained d2ext ImageClassifier as a feature extractor: (N, C, H, W) uint8 images in INPUT.FORMAT
     `image_format` -> (N, D) float features, the input of the classifier's last linear layer. Images are
     converted to the classifier's format and resized (bilinear) to its test crop, INPUT.CLS.CROP_SIZE.
-    ``logits(images)`` gives its (N, num_classes) class logits. ``num_features`` is D (torchmetrics reads it).
+    ``probabilities(features)`` gives the classifier's (N, num_classes) class probabilities for such features.
     """
 
     def __init__(self, classifier_cfg, weights, image_format):
@@ -55,7 +55,6 @@ class ClassifierFeatures(nn.Module):
         Checkpointer(self.classifier).load(weights)
         self.source_format, self.classifier_format = image_format, classifier_cfg.INPUT.FORMAT
         self.size = classifier_cfg.INPUT.CLS.CROP_SIZE
-        self.num_features = self.classifier.cls_head.predictor.in_features
 
     @torch.no_grad()
     def forward(self, images):
@@ -66,8 +65,19 @@ class ClassifierFeatures(nn.Module):
         return model.cls_head.layers(model.cls_head.pool(features).flatten(1))
 
     @torch.no_grad()
-    def logits(self, images):
-        return self.classifier.cls_head.predictor(self(images))
+    def probabilities(self, features):
+        return self.classifier.cls_head.predictor(features).softmax(1)
+
+
+class _GivenFeatures(nn.Module):
+    """torchmetrics' feature extractor for features extracted beforehand: (N, D) in, the same out."""
+
+    def __init__(self, num_features):
+        super().__init__()
+        self.num_features = num_features  # torchmetrics' FID reads it instead of probing with a dummy image
+
+    def forward(self, features):
+        return features
 
 
 def real_halves(num_images, seed):
@@ -152,33 +162,30 @@ class GANEvaluator(DatasetEvaluator):
             by_domain.setdefault(record.get("domain", ""), []).append(self.mapper(record)["image"])
         return {domain: torch.stack(images) for domain, images in by_domain.items()}
 
-    def _batches(self, images):
-        return torch.split(images, max(1, self.cfg.SOLVER.IMS_PER_BATCH))
+    def _features(self, images):
+        """(N, C, H, W) uint8 images -> (N, D) classifier features, extracted in batches of SOLVER.IMS_PER_BATCH."""
+        return torch.cat([self.features(batch) for batch in torch.split(images, max(1, self.cfg.SOLVER.IMS_PER_BATCH))])
 
     def _distances(self, reference, generated, real_half):
-        """FID/KID of `generated` and (the floor) of `real_half` against `reference`; all (N, C, H, W) uint8."""
+        """FID/KID of `generated` and (the floor) of `real_half` against `reference`; all (N, D) features."""
         size = min(self.cfg.TEST.GAN.KID_SUBSET_SIZE, len(reference), len(generated), len(real_half))
-        device = self.features.classifier.device  # the metrics' sums and feature lists live beside the features
-        fid = FrechetInceptionDistance(feature=self.features, reset_real_features=False).to(device)
-        kid = KernelInceptionDistance(feature=self.features, subsets=self.cfg.TEST.GAN.KID_SUBSETS, subset_size=size,
+        given = _GivenFeatures(reference.shape[1])
+        device = reference.device  # the metrics' sums and feature lists live beside the features
+        fid = FrechetInceptionDistance(feature=given, reset_real_features=False).to(device)
+        kid = KernelInceptionDistance(feature=given, subsets=self.cfg.TEST.GAN.KID_SUBSETS, subset_size=size,
                                       reset_real_features=False).to(device)
         results = {}
         for metric in (fid, kid):
-            for batch in self._batches(reference):
-                metric.update(batch, real=True)
+            metric.update(reference, real=True)
         for key, fake in (("_floor", real_half), ("", generated)):
             for metric in (fid, kid):
                 metric.reset()
-                for batch in self._batches(fake):
-                    metric.update(batch, real=False)
+                metric.update(fake, real=False)
             results["fid" + key] = fid.compute().item()
             with torch.random.fork_rng():  # KID draws its subsets from torch's global RNG: seeded, training's left alone
                 torch.manual_seed(self.cfg.TEST.GAN.SEED)
                 results["kid" + key] = kid.compute()[0].item()
         return results
-
-    def _probabilities(self, images):
-        return torch.cat([self.features.logits(batch).softmax(1).cpu() for batch in self._batches(images)])
 
     def evaluate(self):
         fakes = comm.gather(self._fakes)
@@ -192,10 +199,13 @@ class GANEvaluator(DatasetEvaluator):
             target = real[direction[1:]] if direction else real[""]
             half_1, half_2 = real_halves(len(target), self.cfg.TEST.GAN.SEED)
             generated = generated[: self.cfg.TEST.GAN.NUM_SAMPLES or len(half_2)]
-            scores = self._distances(target[half_1], generated, target[half_2])
-            probabilities = self._probabilities(generated)
+            # Each image passes through the classifier once; FID, KID and the confidences share its features.
+            generated_features, real_features = self._features(generated), self._features(target)
+            real_half_2 = real_features[torch.as_tensor(half_2)]
+            scores = self._distances(real_features[torch.as_tensor(half_1)], generated_features, real_half_2)
+            probabilities = self.features.probabilities(generated_features).cpu()
             scores["confidence"] = 100 * probabilities.max(1).values.mean().item()
-            scores["confidence_real"] = 100 * self._probabilities(target[half_2]).max(1).values.mean().item()
+            scores["confidence_real"] = 100 * self.features.probabilities(real_half_2).max(1).values.mean().item()
             if direction:
                 scores["cycle_l1"] = (reconstructed[direction].float() - sources[direction].float()).abs().mean().item() / 255
                 target_name = self.metadata.get("domain_names", {}).get(direction[1])
