@@ -16,7 +16,7 @@ from PIL import Image
 
 from .declared import DATASET_TYPE_REGISTRY, check_entry
 from .errors import DatasetError
-from .image_folder import IMAGE_EXTENSIONS, read_image_size
+from .image_folder import IMAGE_EXTENSIONS, read_image_header, read_image_size
 
 __all__ = ["load_image_files", "load_unpaired", "count_image_channels", "log_channel_conversions",
            "register_image_files", "register_unpaired", "unpaired_metadata"]
@@ -63,11 +63,7 @@ def load_unpaired(root_a, root_b):
 
 def _image_channels(path):
     """Channels of the image at `path` from its header mode: 1 (L, I, F, 1), 2 (LA), 3 (RGB, P, ...), 4 (RGBA)."""
-    try:
-        with Image.open(path) as image:
-            mode = image.mode
-    except OSError as e:
-        raise DatasetError(f"{path}: cannot read this image ({e}). Replace or remove the file.") from e
+    mode = read_image_header(path)[2]
     return _MODE_CHANNELS.get(mode, 1 if Image.getmodebands(mode) == 1 else 3)
 
 

@@ -15,7 +15,8 @@ from PIL import Image
 from .declared import DATASET_TYPE_REGISTRY, check_entry
 from .errors import DatasetError
 
-__all__ = ["IMAGE_EXTENSIONS", "class_folders", "load_image_folder", "read_image_size", "register_image_folder"]
+__all__ = ["IMAGE_EXTENSIONS", "class_folders", "load_image_folder", "read_image_header", "read_image_size",
+           "register_image_folder"]
 
 logger = logging.getLogger(__name__)
 
@@ -42,14 +43,19 @@ def _check_classes(root, folders, classes):
                        "images of them.")
 
 
-def read_image_size(path):
-    """(height, width) from the image header, without decoding the pixels."""
+def read_image_header(path):
+    """(height, width, PIL mode) from the image header, without decoding the pixels."""
     try:
         with Image.open(path) as image:
             width, height = image.size
+            return height, width, image.mode
     except OSError as e:
         raise DatasetError(f"{path}: cannot read this image ({e}). Replace or remove the file.") from e
-    return height, width
+
+
+def read_image_size(path):
+    """(height, width) from the image header, without decoding the pixels."""
+    return read_image_header(path)[:2]
 
 
 def load_image_folder(root, classes=None):
