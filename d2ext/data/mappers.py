@@ -184,7 +184,7 @@ class SkipUnreadable:
 
     def __init__(self, mapper):
         self.mapper = mapper
-        self.skipped = []
+        self.num_skipped = 0
 
     def __getattr__(self, name):  # called only for attributes SkipUnreadable itself lacks
         if name == "mapper":  # not set yet: while unpickling in a spawned worker
@@ -195,8 +195,8 @@ class SkipUnreadable:
         try:
             return self.mapper(dataset_dict)
         except DatasetError as e:
-            self.skipped.append(dataset_dict.get("file_name"))
-            logger.warning(f"Skipped a training record ({len(self.skipped)} so far in this data loader process, "
+            self.num_skipped += 1
+            logger.warning(f"Skipped a training record ({self.num_skipped} so far in this data loader process, "
                            f"DATALOADER.SKIP_UNREADABLE): {e}")
             return None
 
