@@ -2,8 +2,10 @@
 Shared fixtures: a tiny `shapes` dataset in COCO format declared through the config, and helpers
 that run the real command-line tools in subprocesses.
 """
+import atexit
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -16,6 +18,7 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # Generated datasets of the tests go to a temporary folder, not the checkout's ./datasets. This runs
 # before d2ext is imported, which registers the built-in datasets under this root.
 os.environ["D2EXT_DATASETS"] = tempfile.mkdtemp(prefix="d2ext-test-datasets-")
+atexit.register(shutil.rmtree, os.environ["D2EXT_DATASETS"], ignore_errors=True)
 
 from d2ext.data.datasets import ShapesSplitSpec, generate_split  # noqa: E402
 
