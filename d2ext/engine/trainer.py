@@ -9,7 +9,7 @@ from detectron2.modeling import META_ARCH_REGISTRY
 from detectron2.projects.deeplab import build_lr_scheduler
 from detectron2.solver.build import get_default_optimizer_params, maybe_add_gradient_clipping
 from detectron2.utils import comm
-from detectron2.utils.events import get_event_storage
+from detectron2.utils.events import CommonMetricPrinter, TensorboardXWriter, get_event_storage
 from detectron2.utils.logger import setup_logger
 from fvcore.common.registry import Registry
 from torch import optim
@@ -17,7 +17,8 @@ from torch import optim
 from ..checkpoint import Checkpointer
 from ..data import build_mapper
 from ..evaluation import build_evaluator
-from ..utils.file_io import atomic_write_json
+from ..utils.events import MetricsJSONWriter
+from ..utils.file_io import atomic_write_json, remove_temporary_files
 
 __all__ = ["NUM_CLASSES_KEYS", "TRAINER_REGISTRY", "check_num_classes", "Trainer", "trainer_class"]
 
@@ -93,7 +94,8 @@ class Trainer(DefaultTrainer):
     * the evaluator follows each test dataset's ``evaluator_type`` (d2ext.evaluation.EVALUATOR_REGISTRY);
     * several CPU processes (``--num-gpus N`` without CUDA) train with DDP over gloo;
     * checkpoints load through d2ext's Checkpointer (backbone-only torchvision weights, re-initialised heads);
-    * evaluation results are also written to ``OUTPUT_DIR/evaluation_results.json``.
+    * evaluation results are also written to ``OUTPUT_DIR/evaluation_results.json``;
+    * ``metrics.json`` is rewritten atomically, and a resumed run drops the killed run's lines past its checkpoint.
     """
 
     steps_optimizer_groups = False  # trains models of one optimizer; GANTrainer those with optimizer_groups
@@ -128,6 +130,19 @@ class Trainer(DefaultTrainer):
                 f"{last or 'none: no checkpoint was saved before (SOLVER.CHECKPOINT_PERIOD)'}. Lower SOLVER.BASE_LR, "
                 "lengthen SOLVER.WARMUP_ITERS or enable SOLVER.CLIP_GRADIENTS, then --resume from it (or --overwrite)."
             ) from e
+
+    def resume_or_load(self, resume=True):
+        """DefaultTrainer.resume_or_load, after removing the temporary files of a killed run's checkpoint writes."""
+        if comm.is_main_process() and os.path.isdir(self.cfg.OUTPUT_DIR):
+            remove_temporary_files(self.cfg.OUTPUT_DIR)
+        super().resume_or_load(resume)
+
+    def build_writers(self):
+        """detectron2's default writers, with MetricsJSONWriter in place of its JSONWriter."""
+        trainer = weakref.proxy(self)  # as detectron2's hooks hold it: no reference cycle
+        return [CommonMetricPrinter(self.max_iter),
+                MetricsJSONWriter(os.path.join(self.cfg.OUTPUT_DIR, "metrics.json"), lambda: trainer.start_iter),
+                TensorboardXWriter(self.cfg.OUTPUT_DIR)]
 
     @classmethod
     def wrap_model(cls, cfg, model):

@@ -1,12 +1,17 @@
 """Writing files so that a reader (or a kill) never meets a half-written one."""
 import contextlib
+import glob
 import json
+import logging
 import os
 import tempfile
 
 import cv2
 
-__all__ = ["AtomicWrites", "atomic_open", "atomic_write_bytes", "atomic_write_json", "atomic_write_image"]
+__all__ = ["AtomicWrites", "atomic_open", "atomic_write_bytes", "atomic_write_json", "atomic_write_image",
+           "remove_temporary_files"]
+
+_TEMPORARY_SUFFIX = ".tmp"
 
 
 @contextlib.contextmanager
@@ -18,7 +23,7 @@ def atomic_open(path, mode="wb"):
     """
     directory = os.path.dirname(os.path.abspath(path))
     os.makedirs(directory, exist_ok=True)
-    fd, tmp_path = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", suffix=".tmp", dir=directory)
+    fd, tmp_path = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", suffix=_TEMPORARY_SUFFIX, dir=directory)
     try:
         with os.fdopen(fd, mode) as f:
             yield f
@@ -28,6 +33,19 @@ def atomic_open(path, mode="wb"):
     except BaseException:
         os.unlink(tmp_path)
         raise
+
+
+def remove_temporary_files(directory):
+    """
+    Remove the temporary files that atomic_open calls killed mid-write left in `directory` (none otherwise);
+    only while no other process writes there. Returns how many were removed.
+    """
+    stale = glob.glob(os.path.join(glob.escape(directory), f".*{_TEMPORARY_SUFFIX}"))
+    for path in stale:
+        os.unlink(path)
+    if stale:
+        logging.getLogger(__name__).info(f"Removed {len(stale)} temporary file(s) of writes killed midway in {directory}.")
+    return len(stale)
 
 
 def atomic_write_bytes(path, data):
