@@ -1,7 +1,8 @@
 """Evaluator dispatch: the dataset's ``evaluator_type`` metadata names a builder in EVALUATOR_REGISTRY."""
 from detectron2.data import MetadataCatalog
-from detectron2.evaluation import COCOEvaluator
 from fvcore.common.registry import Registry
+
+from .atomic_outputs import COCOEvaluator
 
 __all__ = ["EVALUATOR_REGISTRY", "build_evaluator"]
 

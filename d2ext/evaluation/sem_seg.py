@@ -8,6 +8,7 @@ from detectron2.utils import comm
 
 from ..data.masks import check_mask_ids, read_mask
 from ..utils.file_io import atomic_write_json
+from .atomic_outputs import AtomicOutputs
 from .build import EVALUATOR_REGISTRY
 
 __all__ = ["SemanticSegmentationEvaluator"]
@@ -20,14 +21,14 @@ def _read_checked_mask(file_name, dtype, num_classes, ignore_label):
     return mask.astype(dtype)
 
 
-class SemanticSegmentationEvaluator(SemSegEvaluator):
+class SemanticSegmentationEvaluator(AtomicOutputs, SemSegEvaluator):
     """
     detectron2's SemSegEvaluator over a dataset whose metadata has ``stuff_classes`` (K names) and
     ``ignore_label``: results in percent under "sem_seg" (mIoU, fwIoU, mACC, pACC, IoU-<class>,
     ACC-<class>, and boundary IoU per class). Its ground truth masks are read as stored (a palette PNG
     gives its indices) and an id outside 0..K-1 other than ``ignore_label`` raises a DatasetError naming
     the mask, where detectron2 would count it in the wrong cell. With an `output_dir`, the main process
-    also writes the results to ``sem_seg_evaluation.json``.
+    also writes the results to ``sem_seg_evaluation.json``; every file it writes appears only complete.
     """
 
     def __init__(self, dataset_name, distributed=True, output_dir=None):
