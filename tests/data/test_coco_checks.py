@@ -1,14 +1,17 @@
-"""Bad COCO input raises DatasetError naming the file, the field and the value; boxes outside their image are logged."""
+"""Bad COCO input raises DatasetError naming the file, the field and the value; boxes outside their image are logged.
+With SKIP_INVALID, bad images and annotations are dropped and listed in a warning instead."""
 import copy
 import json
 import logging
 import os
 import re
 import shutil
+import tempfile
 
 import pytest
 from detectron2.config import CfgNode
-from detectron2.data import DatasetCatalog
+from detectron2.data import DatasetCatalog, MetadataCatalog
+from detectron2.evaluation import COCOEvaluator
 
 from d2ext.config import get_cfg
 from d2ext.data import DatasetError, build_mapper, register_declared_datasets
@@ -35,12 +38,13 @@ def test_valid_file_passes(coco_copy):
     check_coco_json(json_file, image_root)
 
 
-def test_missing_json_and_image_root(coco_copy, tmp_path):
+@pytest.mark.parametrize("skip_invalid", [False, True])
+def test_missing_json_and_image_root(coco_copy, tmp_path, skip_invalid):
     json_file, image_root, _ = coco_copy
     with pytest.raises(DatasetError, match=r"missing\.json: annotation file does not exist.*JSON_FILE"):
-        check_coco_json(str(tmp_path / "missing.json"), image_root)
+        check_coco_json(str(tmp_path / "missing.json"), image_root, skip_invalid)
     with pytest.raises(DatasetError, match=r"no_images: image root is not a directory.*IMAGE_ROOT"):
-        check_coco_json(json_file, str(tmp_path / "no_images"))
+        check_coco_json(json_file, str(tmp_path / "no_images"), skip_invalid)
 
 
 @pytest.mark.parametrize("content, message", [
@@ -48,13 +52,15 @@ def test_missing_json_and_image_root(coco_copy, tmp_path):
     ("[1, 2]", r"instances\.json: not a COCO instances file: the top level is a list"),
     ('{"images": [], "categories": []}', r"instances\.json: not a COCO instances file: top-level field 'annotations' is missing"),
     ('{"images": {}, "annotations": [], "categories": []}', r"field 'images' is dict, not a list"),
+    ('{"images": [], "annotations": [], "categories": []}', r"field 'categories' must be a non-empty list"),
 ])
-def test_not_coco(coco_copy, content, message):
+@pytest.mark.parametrize("skip_invalid", [False, True])
+def test_not_coco(coco_copy, content, message, skip_invalid):
     json_file, image_root, _ = coco_copy
     with open(json_file, "w") as f:
         f.write(content)
     with pytest.raises(DatasetError, match=message):
-        check_coco_json(json_file, image_root)
+        check_coco_json(json_file, image_root, skip_invalid)
 
 
 def test_unknown_category_id(coco_copy):
@@ -170,3 +176,127 @@ def test_image_size_must_be_a_positive_number(coco_copy, value):
     message = rf"image id={data['images'][3]['id']}: field 'width' = {re.escape(repr(value))} is not a positive number"
     with pytest.raises(DatasetError, match=message):
         check_coco_json(json_file, image_root)
+
+
+def _corrupt(json_file, image_root, data):
+    """
+    Make the copy invalid in four places: an annotation with an unknown category, one with a degenerate box,
+    image 5 without its file, image 3 with width 0. Returns (those two annotations, {image id: expected
+    number of annotations} of the images that remain).
+    """
+    unknown, degenerate = [a for a in data["annotations"] if a["image_id"] not in (3, 5)][1:3]
+    unknown["category_id"] = 99
+    degenerate["bbox"] = [10, 10, 0, 5]
+    data["images"][3]["width"] = 0
+    _rewrite(json_file, data)
+    os.remove(os.path.join(image_root, "000005.png"))
+    expected = {image["id"]: 0 for image in data["images"] if image["id"] not in (3, 5)}
+    for ann in data["annotations"]:
+        if ann["image_id"] in expected and ann not in (unknown, degenerate):
+            expected[ann["image_id"]] += 1
+    return (unknown, degenerate), expected
+
+
+def _skip_warnings(caplog):
+    return [r.getMessage() for r in caplog.records
+            if r.name == "d2ext.data.datasets.coco" and "SKIP_INVALID" in r.getMessage()]
+
+
+def test_skip_invalid_drops_bad_entries_and_lists_them(coco_copy, caplog, tmp_path, monkeypatch):
+    json_file, image_root, data = coco_copy
+    (unknown, degenerate), expected = _corrupt(json_file, image_root, data)
+    with open(json_file) as f:
+        original = f.read()
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "tmp"))  # where the filtered copy is written
+    os.makedirs(tempfile.tempdir)
+    with caplog.at_level(logging.WARNING, logger="d2ext.data.datasets.coco"):
+        records = load_checked_coco_json(json_file, image_root, "skip_direct", skip_invalid=True)
+    assert {r["image_id"]: len(r["annotations"]) for r in records} == expected
+    assert not any(r["file_name"].endswith(("000003.png", "000005.png")) for r in records)
+    assert os.listdir(tempfile.tempdir) == []  # the filtered copy is gone
+    with open(json_file) as f:
+        assert f.read() == original  # the file itself is untouched
+    [warning] = _skip_warnings(caplog)
+    num_with_image = sum(a["image_id"] in (3, 5) for a in data["annotations"])
+    assert warning.startswith(f"{json_file}: SKIP_INVALID is on: skipped 2 of 8 images and {num_with_image + 2} of "
+                              f"{len(data['annotations'])} annotations ({num_with_image} of them with their image): ")
+    assert "image id=3: field 'width' = 0 is not a positive number" in warning
+    assert f"image id=5: file '000005.png' does not exist under {image_root}" in warning
+    assert f"annotation id={unknown['id']}: field 'category_id' = 99 is not among the ids" in warning
+    assert (f"annotation id={degenerate['id']} (image_id={degenerate['image_id']}): field 'bbox' = [10, 10, 0, 5] "
+            "is degenerate") in warning
+    assert "more" not in warning
+
+
+def test_without_skip_invalid_the_first_bad_entry_raises(coco_copy):
+    json_file, image_root, data = coco_copy
+    (unknown, _), _ = _corrupt(json_file, image_root, data)
+    with pytest.raises(DatasetError, match=r"instances\.json: image id=3: field 'width' = 0 is not a positive number"):
+        load_checked_coco_json(json_file, image_root, "no_skip_direct")
+    data["images"][3]["width"] = 128
+    _rewrite(json_file, data)
+    with pytest.raises(DatasetError, match=rf"instances\.json: annotation id={unknown['id']}: field 'category_id' = 99"):
+        load_checked_coco_json(json_file, image_root, "no_skip_direct")
+
+
+def test_skip_invalid_with_nothing_to_skip_logs_nothing(coco_copy, caplog):
+    json_file, image_root, data = coco_copy
+    with caplog.at_level(logging.WARNING, logger="d2ext.data.datasets.coco"):
+        kept, skipped = check_coco_json(json_file, image_root, skip_invalid=True)
+    assert (kept, skipped) == (data, [])
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
+
+
+def test_skip_invalid_lists_at_most_20(coco_copy, caplog):
+    json_file, image_root, data = coco_copy
+    for ann in data["annotations"][:25]:
+        ann["category_id"] = 99
+    _rewrite(json_file, data)
+    with caplog.at_level(logging.WARNING, logger="d2ext.data.datasets.coco"):
+        kept, skipped = check_coco_json(json_file, image_root, skip_invalid=True)
+    assert len(skipped) == 25 and len(kept["annotations"]) == len(data["annotations"]) - 25
+    [warning] = _skip_warnings(caplog)
+    assert f"skipped 0 of 8 images and 25 of {len(data['annotations'])} annotations" in warning
+    assert warning.count("is not among the ids") == 20 and warning.endswith("; and 5 more")
+
+
+def test_skip_invalid_with_no_usable_image_left(coco_copy):
+    json_file, image_root, data = coco_copy
+    for image in data["images"]:
+        os.remove(os.path.join(image_root, image["file_name"]))
+    with pytest.raises(DatasetError, match=r"instances\.json: no usable image remains: all 8 images are invalid.*"
+                                           r"image id=0: file '000000\.png' does not exist"):
+        check_coco_json(json_file, image_root, skip_invalid=True)
+
+
+def test_declared_skip_invalid(coco_copy, caplog, tmp_path):
+    json_file, image_root, data = coco_copy
+    _, expected = _corrupt(json_file, image_root, data)
+    cfg = get_cfg()
+    cfg.DATASETS.REGISTER["declared_skip_set"] = CfgNode.load_cfg(
+        f"{{TYPE: coco, JSON_FILE: '{json_file}', IMAGE_ROOT: '{image_root}', SKIP_INVALID: true}}")
+    _declare(cfg, "declared_strict_set", TYPE="coco", JSON_FILE=json_file, IMAGE_ROOT=image_root, SKIP_INVALID=False)
+    register_declared_datasets(cfg)
+    with caplog.at_level(logging.WARNING, logger="d2ext.data.datasets.coco"):
+        records = DatasetCatalog.get("declared_skip_set")
+    assert {r["image_id"]: len(r["annotations"]) for r in records} == expected
+    assert len(_skip_warnings(caplog)) == 1
+    with pytest.raises(DatasetError, match=r"instances\.json: image id=3: field 'width' = 0"):
+        DatasetCatalog.get("declared_strict_set")
+    # The evaluator's ground truth is the kept records, not the unfiltered file.
+    assert "json_file" not in MetadataCatalog.get("declared_skip_set").as_dict()
+    COCOEvaluator("declared_skip_set", output_dir=str(tmp_path / "eval"))
+    with open(tmp_path / "eval" / "declared_skip_set_coco_format.json") as f:
+        ground_truth = json.load(f)
+    assert len(ground_truth["images"]) == len(expected)
+    assert len(ground_truth["annotations"]) == sum(expected.values())
+
+
+@pytest.mark.parametrize("value", ["yes", 1])
+def test_declared_skip_invalid_must_be_a_bool(coco_copy, value):
+    json_file, image_root, _ = coco_copy
+    cfg = get_cfg()
+    _declare(cfg, "odd_skip", TYPE="coco", JSON_FILE=json_file, IMAGE_ROOT=image_root, SKIP_INVALID=value)
+    with pytest.raises(DatasetError, match=rf"DATASETS\.REGISTER\.odd_skip\.SKIP_INVALID = {re.escape(repr(value))} "
+                                           r"is not a boolean; use true or false"):
+        register_declared_datasets(cfg)
