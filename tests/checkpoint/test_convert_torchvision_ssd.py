@@ -7,7 +7,7 @@ import torch
 import torchvision
 from detectron2.modeling import build_model
 
-from conftest import REPO, run_tool
+from conftest import REPO
 from d2ext import get_cfg
 from d2ext.checkpoint import Checkpointer, convert_torchvision_ssd, torchvision_ssd_labels
 from d2ext.data.datasets import ShapesSplitSpec
