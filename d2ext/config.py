@@ -11,6 +11,20 @@ def add_d2ext_config(cfg):
     # "auto": CUDA when torch sees a GPU, else CPU. Any torch device string ("cpu", "cuda:1") is kept.
     cfg.MODEL.DEVICE = "auto"
 
+    # Mixed precision (d2ext.engine.mixed_precision): SOLVER.AMP.ENABLED autocasts training, TEST.AMP.ENABLED
+    # evaluation and inference, on CUDA and on the CPU. PRECISION "auto": bfloat16 on a CPU with bf16
+    # arithmetic (AVX512-BF16 or AMX; elsewhere fp32, said in the log) and on bf16-capable GPUs, else float16;
+    # "bfloat16" or "float16" force one. A GradScaler runs only for float16; weights stay fp32.
+    cfg.SOLVER.AMP.PRECISION = "auto"
+    cfg.TEST.AMP = CN()
+    cfg.TEST.AMP.ENABLED = False
+    # Images per forward in evaluation and tools/demo.py (detectron2 evaluates one at a time). Images of
+    # different sizes are padded to the largest, which can change predictions near their borders slightly.
+    cfg.TEST.IMS_PER_BATCH = 8
+    # Convolution weights and activations in channels_last (NHWC) memory format, faster for many CPU and
+    # tensor-core convolutions; checkpoints are unaffected (state dicts are layout-free).
+    cfg.MODEL.CHANNELS_LAST = False
+
     # Datasets declared in the config and registered in every process (see README, "Your own data"):
     #   DATASETS.REGISTER.<name>.TYPE: "coco" (JSON_FILE, IMAGE_ROOT, optional EVALUATOR_TYPE)
     # Relative paths are resolved against the working directory.

@@ -17,18 +17,19 @@ strip to ``<output>/x.png``::
 """
 import argparse
 import glob
+import itertools
 import os
 
 import cv2
 import torch
 from detectron2.data import MetadataCatalog
 from detectron2.data.detection_utils import read_image
-from detectron2.modeling import build_model
 from detectron2.utils.logger import setup_logger
 
 from d2ext.checkpoint import Checkpointer
 from d2ext.data import build_mapper
-from d2ext.engine import Predictor, load_config
+from d2ext.engine import Predictor, load_config, trainer_class
+from d2ext.engine.mixed_precision import inference_precision
 from d2ext.utils.file_io import atomic_write_image
 from d2ext.utils.visualizer import draw_predictions, image_grid, translation_strips
 
@@ -81,6 +82,24 @@ def video_frames(path):
     capture.release()
 
 
+def overlay_jobs(inputs, output):
+    """Yield (BGR image, overlay path, what it is for the log) for each image and video frame of `inputs`."""
+    for kind, path in expand_inputs(inputs):
+        stem = os.path.splitext(os.path.basename(path))[0]
+        if kind == "image":
+            yield read_image(path, format="BGR"), os.path.join(output, stem + ".png"), path
+        else:
+            for index, frame in video_frames(path):
+                yield frame, os.path.join(output, stem, f"{index:06d}.png"), f"{path} frame {index}"
+
+
+def chunks(items, size):
+    """Lists of `size` consecutive items of the iterable `items` (the last one shorter)."""
+    iterator = iter(items)
+    while chunk := list(itertools.islice(iterator, size)):
+        yield chunk
+
+
 # Model output key -> the log's description of one image's predictions, from the outputs and the metadata.
 DESCRIPTIONS = {
     "pred_class": lambda p, metadata: f"class {metadata.thing_classes[p['pred_class']]}",
@@ -89,30 +108,31 @@ DESCRIPTIONS = {
 }
 
 
-@torch.no_grad()
 def run_gan(args, cfg, logger):
     """DCGAN: the --seeds' images as one grid. CycleGAN: a translation strip per --input image."""
-    model = build_model(cfg).eval()
+    model = trainer_class(cfg).build_model(cfg).eval()
     Checkpointer(model).load(cfg.MODEL.WEIGHTS)
-    if model.samples_from_seeds:
-        if not args.seeds:
-            raise ValueError(f"{cfg.MODEL.META_ARCHITECTURE} generates images from seeds: give --seeds, e.g. --seeds 0 1 2 3.")
-        outputs = model([{"seed": seed} for seed in args.seeds])
-        path = os.path.join(args.output, "samples.png")
-        atomic_write_image(path, image_grid([o["generated"] for o in outputs], cfg.INPUT.FORMAT))
-        logger.info(f"Wrote {len(outputs)} samples (seeds {args.seeds}) to {path}")
-        return
-    mapper = build_mapper(cfg, is_train=False)  # resized and cropped as in evaluation
-    written = 0
-    for kind, path in expand_inputs(args.input):
-        if kind == "video":
-            raise ValueError(f"--input {path}: {cfg.MODEL.META_ARCHITECTURE} translates images, not videos.")
-        source = mapper({"file_name": path, "domain": args.domain})
-        output = model([source])[0]
-        out_path = os.path.join(args.output, os.path.splitext(os.path.basename(path))[0] + ".png")
-        atomic_write_image(out_path, translation_strips([source["image"]], [output], cfg.INPUT.FORMAT))
-        written += 1
-    logger.info(f"Wrote {written} {args.domain} -> {'B' if args.domain == 'A' else 'A'} -> {args.domain} strips to {args.output}")
+    with torch.inference_mode(), inference_precision(cfg):
+        if model.samples_from_seeds:
+            if not args.seeds:
+                raise ValueError(f"{cfg.MODEL.META_ARCHITECTURE} generates images from seeds: give --seeds, e.g. --seeds 0 1 2 3.")
+            outputs = model([{"seed": seed} for seed in args.seeds])
+            path = os.path.join(args.output, "samples.png")
+            atomic_write_image(path, image_grid([o["generated"] for o in outputs], cfg.INPUT.FORMAT))
+            logger.info(f"Wrote {len(outputs)} samples (seeds {args.seeds}) to {path}")
+            return
+        mapper = build_mapper(cfg, is_train=False)  # resized and cropped as in evaluation
+        inputs = list(expand_inputs(args.input))
+        videos = [path for kind, path in inputs if kind == "video"]
+        if videos:
+            raise ValueError(f"--input {videos[0]}: {cfg.MODEL.META_ARCHITECTURE} translates images, not videos.")
+        paths = [path for _, path in inputs]
+        for batch in chunks(paths, cfg.TEST.IMS_PER_BATCH):
+            sources = [mapper({"file_name": path, "domain": args.domain}) for path in batch]
+            for path, source, output in zip(batch, sources, model(sources)):
+                out_path = os.path.join(args.output, os.path.splitext(os.path.basename(path))[0] + ".png")
+                atomic_write_image(out_path, translation_strips([source["image"]], [output], cfg.INPUT.FORMAT))
+    logger.info(f"Wrote {len(paths)} {args.domain} -> {'B' if args.domain == 'A' else 'A'} -> {args.domain} strips to {args.output}")
 
 
 def main(argv=None):
@@ -127,28 +147,13 @@ def main(argv=None):
         raise ValueError("--input: give image files, folders of images or videos.")
     predictor = Predictor(cfg)  # loads cfg.MODEL.WEIGHTS; takes BGR images
     metadata = MetadataCatalog.get(cfg.DATASETS.TEST[0] if cfg.DATASETS.TEST else "__unused")
-
-    def write_overlay(bgr, out_path):
-        """Write the overlay; return a short description of the predictions for the log."""
-        predictions = predictor(bgr)
-        atomic_write_image(out_path, draw_predictions(bgr[:, :, ::-1], predictions, metadata, args.scale, args.top_k))
-        key = next(key for key in DESCRIPTIONS if key in predictions)
-        return DESCRIPTIONS[key](predictions, metadata)
-
     written = 0
-    for kind, path in expand_inputs(args.input):
-        stem = os.path.splitext(os.path.basename(path))[0]
-        if kind == "image":
-            description = write_overlay(read_image(path, format="BGR"), os.path.join(args.output, stem + ".png"))
-            logger.info(f"{path}: {description}")
+    for batch in chunks(overlay_jobs(args.input, args.output), cfg.TEST.IMS_PER_BATCH):
+        for (bgr, out_path, source), predictions in zip(batch, predictor.predict_batch([job[0] for job in batch])):
+            atomic_write_image(out_path, draw_predictions(bgr[:, :, ::-1], predictions, metadata, args.scale, args.top_k))
+            key = next(key for key in DESCRIPTIONS if key in predictions)
+            logger.info(f"{source}: {DESCRIPTIONS[key](predictions, metadata)}")
             written += 1
-        else:
-            frames = 0
-            for index, frame in video_frames(path):
-                write_overlay(frame, os.path.join(args.output, stem, f"{index:06d}.png"))
-                frames += 1
-            logger.info(f"{path}: {frames} frames")
-            written += frames
     logger.info(f"Wrote {written} overlays to {args.output}")
 
 

@@ -2,6 +2,7 @@
 GANTrainer: d2ext's Trainer (detectron2's DefaultTrainer) for models trained with several optimizers,
 one per network group, each with its own LR schedule (see d2ext.modeling.meta_arch.gan for the protocol).
 """
+import contextlib
 import itertools
 import time
 
@@ -18,6 +19,7 @@ from torch._utils import _flatten_dense_tensors, _unflatten_dense_tensors
 from ..data import build_mapper
 from ..data.datasets import log_channel_conversions
 from ..evaluation.gan import num_generated_samples
+from .mixed_precision import autocast_dtype
 from .trainer import TRAINER_REGISTRY, Trainer
 
 __all__ = ["GANTrainer", "MultiOptimizerTrainer", "LRSchedulers"]
@@ -40,19 +42,26 @@ class MultiOptimizerTrainer(SimpleTrainer):
     """
     detectron2's SimpleTrainer for a model whose training forward yields ``(optimizer name, loss dict)``
     phases: each phase's summed losses are back-propagated, its gradients averaged over processes and its
-    optimizer stepped before the next phase runs. With a GradScaler (AMP on CUDA), every phase's forward
-    runs under fp16 autocast and the scaler is updated once per iteration, after the last step, as
-    PyTorch's AMP recipe for several optimizers does.
+    optimizer stepped before the next phase runs. With a `precision`, every phase's forward runs under
+    autocast to it; for float16 a GradScaler scales each phase's loss and is updated once per iteration,
+    after the last step, as PyTorch's AMP recipe for several optimizers does.
 
     Gradients are averaged here rather than by DistributedDataParallel: one GAN iteration runs several
     backward passes over graphs that span phases (the generator's output of the discriminator phase is
     back-propagated in the generator phase), which DDP's one-forward-one-backward reducer does not model.
     """
 
-    def __init__(self, model, data_loader, optimizers, grad_scaler=None):
+    def __init__(self, model, data_loader, optimizers, device_type="cpu", precision=None):
+        """
+        Args:
+            model, data_loader: as SimpleTrainer's.
+            optimizers (dict): optimizer name -> torch optimizer, the names the model's phases yield.
+            device_type (str): "cpu" or "cuda"; precision (torch.dtype or None): the autocast dtype, None for fp32.
+        """
         super().__init__(model, data_loader, optimizer=None)
         self.optimizers = optimizers
-        self.grad_scaler = grad_scaler
+        self.device_type, self.precision = device_type, precision
+        self.grad_scaler = torch.amp.GradScaler(device_type, enabled=precision == torch.float16)
         self._params = {name: [p for group in opt.param_groups for p in group["params"]] for name, opt in optimizers.items()}
 
     def run_step(self):
@@ -63,7 +72,7 @@ class MultiOptimizerTrainer(SimpleTrainer):
         phases = self.model(data)
         loss_dict = {}
         while True:
-            with torch.autocast("cuda", enabled=self.grad_scaler is not None):
+            with torch.autocast(self.device_type, dtype=self.precision) if self.precision else contextlib.nullcontext():
                 phase = next(phases, None)
             if phase is None:
                 break
@@ -74,26 +83,24 @@ class MultiOptimizerTrainer(SimpleTrainer):
                                          f"{ {k: v.item() for k, v in losses.items()} }")
             optimizer = self.optimizers[name]
             optimizer.zero_grad(set_to_none=True)
-            (self.grad_scaler.scale(total) if self.grad_scaler else total).backward()
+            self.grad_scaler.scale(total).backward()  # a disabled scaler passes the loss and the step through
             all_reduce_gradients(self._params[name])
-            self.grad_scaler.step(optimizer) if self.grad_scaler else optimizer.step()
+            self.grad_scaler.step(optimizer)
             loss_dict.update(losses)
-        if self.grad_scaler:
-            self.grad_scaler.update()
+        self.grad_scaler.update()
         self._write_metrics(loss_dict, data_time)
 
     def state_dict(self):
         state = super(SimpleTrainer, self).state_dict()
         state["optimizers"] = {name: opt.state_dict() for name, opt in self.optimizers.items()}
-        if self.grad_scaler:
-            state["grad_scaler"] = self.grad_scaler.state_dict()
+        state["grad_scaler"] = self.grad_scaler.state_dict()  # empty unless float16
         return state
 
     def load_state_dict(self, state_dict):
         super(SimpleTrainer, self).load_state_dict(state_dict)
         for name, opt in self.optimizers.items():
             opt.load_state_dict(state_dict["optimizers"][name])
-        if self.grad_scaler and "grad_scaler" in state_dict:
+        if state_dict.get("grad_scaler"):
             self.grad_scaler.load_state_dict(state_dict["grad_scaler"])
 
 
@@ -154,7 +161,7 @@ class GANTrainer(Trainer):
     Trainer (SOLVER.TRAINER "GANTrainer") for models with ``optimizer_groups`` (DCGAN, CycleGAN):
 
     * one optimizer (SOLVER.OPTIMIZER, BASE_LR, BETAS, ...) and one LR schedule per group, all checkpointed;
-    * MultiOptimizerTrainer runs the iterations (AMP when SOLVER.AMP.ENABLED, on CUDA);
+    * MultiOptimizerTrainer runs the iterations (autocast under SOLVER.AMP, on CUDA and CPU);
     * unpaired datasets (metadata ``domains``) give every iteration SOLVER.IMS_PER_BATCH images of each domain;
     * several processes start from rank 0's weights and average gradients per optimizer step;
     * evaluation of a model that ``samples_from_seeds`` feeds it TEST.GAN.SEED + i, i < the sample count.
@@ -180,8 +187,8 @@ class GANTrainer(Trainer):
 
     @classmethod
     def build_inner_trainer(cls, cfg, model, data_loader, optimizers):
-        grad_scaler = torch.amp.GradScaler("cuda") if cfg.SOLVER.AMP.ENABLED else None
-        return MultiOptimizerTrainer(model, data_loader, optimizers, grad_scaler)
+        return MultiOptimizerTrainer(model, data_loader, optimizers, torch.device(cfg.MODEL.DEVICE).type,
+                                     autocast_dtype(cfg, training=True))
 
     def build_hooks(self):
         return [LRSchedulers(self._trainer.optimizers, self.scheduler) if isinstance(h, hooks.LRScheduler) else h
@@ -203,4 +210,4 @@ class GANTrainer(Trainer):
         if not META_ARCH_REGISTRY.get(cfg.MODEL.META_ARCHITECTURE).samples_from_seeds:
             return super().build_test_loader(cfg, dataset_name)
         seeds = [{"seed": cfg.TEST.GAN.SEED + i} for i in range(num_generated_samples(cfg, dataset_name))]
-        return build_detection_test_loader(seeds, mapper=lambda x: x, batch_size=cfg.SOLVER.IMS_PER_BATCH)
+        return build_detection_test_loader(seeds, mapper=lambda x: x, batch_size=cfg.TEST.IMS_PER_BATCH)

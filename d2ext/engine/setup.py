@@ -10,6 +10,7 @@ from detectron2.utils.logger import setup_logger
 
 from ..config import get_cfg
 from ..data import register_declared_datasets
+from .mixed_precision import resolve_precision
 
 __all__ = ["check_output_dir", "load_config", "resolve_device", "setup"]
 
@@ -18,15 +19,12 @@ logger = logging.getLogger(__name__)
 
 def resolve_device(cfg):
     """
-    Make the config runnable on this machine (in place, before freezing): MODEL.DEVICE "auto"
-    becomes "cuda" or "cpu", and mixed precision (detectron2's AMPTrainer needs CUDA) is turned off
-    on CPU with a warning instead of failing.
+    Make the config runnable on this machine (in place, before freezing): MODEL.DEVICE "auto" becomes
+    "cuda" or "cpu", and SOLVER.AMP.PRECISION a precision this device computes in (resolve_precision).
     """
     if cfg.MODEL.DEVICE == "auto":
         cfg.MODEL.DEVICE = "cuda" if torch.cuda.is_available() else "cpu"
-    if cfg.SOLVER.AMP.ENABLED and not cfg.MODEL.DEVICE.startswith("cuda"):
-        logger.warning(f"SOLVER.AMP.ENABLED is set but MODEL.DEVICE is {cfg.MODEL.DEVICE}: training in fp32.")
-        cfg.SOLVER.AMP.ENABLED = False
+    resolve_precision(cfg)
 
 
 # What yacs/detectron2 raise on a config of the wrong shape: unparsable YAML, an unknown key, a value of

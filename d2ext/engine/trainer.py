@@ -4,7 +4,8 @@ import os
 import weakref
 
 from detectron2.data import MetadataCatalog, build_detection_test_loader, build_detection_train_loader
-from detectron2.engine import AMPTrainer, DefaultTrainer, SimpleTrainer, TrainerBase, create_ddp_model
+import torch
+from detectron2.engine import DefaultTrainer, SimpleTrainer, TrainerBase, create_ddp_model
 from detectron2.modeling import META_ARCH_REGISTRY
 from detectron2.projects.deeplab import build_lr_scheduler
 from detectron2.solver.build import get_default_optimizer_params, maybe_add_gradient_clipping
@@ -19,8 +20,9 @@ from ..data import build_mapper
 from ..evaluation import build_evaluator
 from ..utils.events import MetricsJSONWriter
 from ..utils.file_io import atomic_write_json, remove_temporary_files
+from .mixed_precision import MixedPrecisionTrainer, autocast_dtype, describe_precision, inference_precision
 
-__all__ = ["NUM_CLASSES_KEYS", "TRAINER_REGISTRY", "check_num_classes", "Trainer", "trainer_class"]
+__all__ = ["NUM_CLASSES_KEYS", "TRAINER_REGISTRY", "check_num_classes", "memory_format", "Trainer", "trainer_class"]
 
 # META_ARCHITECTURE -> (config key of its class count, metadata field of a dataset's class names).
 # New meta-architectures add theirs.
@@ -51,6 +53,11 @@ def trainer_class(cfg):
                          f"{cfg.MODEL.META_ARCHITECTURE!r}, which has {'several optimizers' if several_optimizers else 'one loss'}: "
                          f"set SOLVER.TRAINER to {' or '.join(map(repr, fitting))}.")
     return trainer
+
+
+def memory_format(cfg):
+    """The memory format of the model's 4-D weights (and so of its activations): channels_last if MODEL.CHANNELS_LAST."""
+    return torch.channels_last if cfg.MODEL.CHANNELS_LAST else torch.contiguous_format
 
 
 def _config_value(cfg, key):
@@ -92,6 +99,8 @@ class Trainer(DefaultTrainer):
 
     * the dataset mapper is ``cfg.INPUT.DATASET_MAPPER`` (d2ext.data.MAPPER_REGISTRY);
     * the evaluator follows each test dataset's ``evaluator_type`` (d2ext.evaluation.EVALUATOR_REGISTRY);
+    * mixed precision on CUDA and CPU (SOLVER.AMP, TEST.AMP: MixedPrecisionTrainer), channels_last
+      weights (MODEL.CHANNELS_LAST), evaluation under torch.inference_mode;
     * several CPU processes (``--num-gpus N`` without CUDA) train with DDP over gloo;
     * checkpoints load through d2ext's Checkpointer (backbone-only torchvision weights, re-initialised heads);
     * evaluation results are also written to ``OUTPUT_DIR/evaluation_results.json``;
@@ -107,6 +116,7 @@ class Trainer(DefaultTrainer):
         if not logging.getLogger("detectron2").isEnabledFor(logging.INFO):
             setup_logger()
         cfg = self.auto_scale_workers(cfg, comm.get_world_size())
+        logging.getLogger(__name__).info(describe_precision(cfg))
         model = self.build_model(cfg)
         optimizer = self.build_optimizer(cfg, model)
         data_loader = self.build_train_loader(cfg)
@@ -151,9 +161,17 @@ class Trainer(DefaultTrainer):
         return create_ddp_model(model, broadcast_buffers=False, device_ids=[comm.get_local_rank()] if on_cuda else None)
 
     @classmethod
+    def build_model(cls, cfg):
+        """DefaultTrainer.build_model, its weights in channels_last memory format when MODEL.CHANNELS_LAST."""
+        return super().build_model(cfg).to(memory_format=memory_format(cfg))
+
+    @classmethod
     def build_inner_trainer(cls, cfg, model, data_loader, optimizer):
-        """The loop that runs one iteration: detectron2's AMPTrainer when AMP is on, else SimpleTrainer."""
-        return (AMPTrainer if cfg.SOLVER.AMP.ENABLED else SimpleTrainer)(model, data_loader, optimizer)
+        """The loop that runs one iteration: MixedPrecisionTrainer under SOLVER.AMP, else SimpleTrainer."""
+        dtype = autocast_dtype(cfg, training=True)
+        if dtype is None:
+            return SimpleTrainer(model, data_loader, optimizer)
+        return MixedPrecisionTrainer(model, data_loader, optimizer, torch.device(cfg.MODEL.DEVICE).type, dtype)
 
     @classmethod
     def build_optimizer(cls, cfg, model):
@@ -182,7 +200,9 @@ class Trainer(DefaultTrainer):
 
     @classmethod
     def build_test_loader(cls, cfg, dataset_name):
-        return build_detection_test_loader(cfg, dataset_name, mapper=build_mapper(cfg, is_train=False))
+        """detectron2's test loader with the test mapper, TEST.IMS_PER_BATCH images per batch."""
+        return build_detection_test_loader(cfg, dataset_name, mapper=build_mapper(cfg, is_train=False),
+                                           batch_size=cfg.TEST.IMS_PER_BATCH)
 
     @classmethod
     def build_evaluator(cls, cfg, dataset_name, output_folder=None):
@@ -191,7 +211,9 @@ class Trainer(DefaultTrainer):
 
     @classmethod
     def test(cls, cfg, model, evaluators=None):
-        results = super().test(cfg, model, evaluators)
+        """DefaultTrainer.test under torch.inference_mode, autocast when TEST.AMP.ENABLED."""
+        with torch.inference_mode(), inference_precision(cfg):
+            results = super().test(cfg, model, evaluators)
         if comm.is_main_process():
             # DefaultTrainer.test unwraps the results of a single test dataset; the file always keys by dataset.
             per_dataset = {cfg.DATASETS.TEST[0]: results} if len(cfg.DATASETS.TEST) == 1 else results

@@ -21,15 +21,6 @@ def test_auto_device_follows_the_machine():
     assert cfg.MODEL.DEVICE == "cpu"
 
 
-@pytest.mark.skipif(torch.cuda.is_available(), reason="checks the CPU fallback")
-def test_amp_is_turned_off_on_cpu(caplog):
-    cfg = get_cfg()
-    cfg.SOLVER.AMP.ENABLED = True
-    resolve_device(cfg)
-    assert cfg.SOLVER.AMP.ENABLED is False
-    assert "training in fp32" in caplog.text
-
-
 def _dataset_size_in_child(args):
     config_file, name = args
     load_config(config_file)  # what train_net's main() does in each launch() worker
