@@ -18,21 +18,18 @@ from detectron2.data import DatasetCatalog
 
 from d2ext.data import build_mapper
 from d2ext.engine import Trainer, load_config
-from speed import inference_step, run_conditions, sgd_step, speed_argument_parser, train_and_inference_table
+from speed import Pair, run_conditions, speed_argument_parser, train_and_inference_table
 
 CONFIG = os.path.join(os.path.dirname(__file__), "..", "configs/ImageNet/classification/resnet18.yaml")
 
 
-def main(argv=None):
-    parser = speed_argument_parser(__doc__, iters=5)
-    parser.add_argument("--batch", type=int, default=32)
-    parser.add_argument("--size", type=int, default=224, help="input images are size x size")
-    args = parser.parse_args(argv)
+def classifier_pair(batch_size, size):
+    """ImageClassifier ResNet-18 beside torchvision's resnet18 on `batch_size` shapes_cls images at `size` px."""
     torch.manual_seed(0)
     cfg = load_config(CONFIG, ["MODEL.DEVICE", "cpu", "DATASETS.TEST", ("shapes_cls_val",),
-                               "INPUT.CLS.RESIZE", args.size, "INPUT.CLS.CROP_SIZE", args.size])
+                               "INPUT.CLS.RESIZE", size, "INPUT.CLS.CROP_SIZE", size])
     mapper = build_mapper(cfg, is_train=True)
-    batch = [mapper(d) for d in DatasetCatalog.get("shapes_cls_val")[: args.batch]]
+    batch = [mapper(d) for d in DatasetCatalog.get("shapes_cls_val")[:batch_size]]
     mean, std = (torch.tensor(v).view(1, 3, 1, 1) for v in (cfg.MODEL.PIXEL_MEAN, cfg.MODEL.PIXEL_STD))
     uint8_images = torch.stack([d["image"] for d in batch])
     labels = torch.tensor([d["label"] for d in batch])
@@ -41,17 +38,21 @@ def main(argv=None):
         """The reference's input: the same uint8 batch normalised as torchvision's Normalize would."""
         return (uint8_images.float() - mean) / std
 
-    d2ext_model = Trainer.build_model(cfg)
     tv_model = torchvision.models.resnet18(num_classes=cfg.MODEL.CLS_HEAD.NUM_CLASSES)
-    table = train_and_inference_table(
-        (d2ext_model, tv_model),
-        (sgd_step(d2ext_model, lambda: d2ext_model(batch)),
-         sgd_step(tv_model, lambda: F.cross_entropy(tv_model(normalised()), labels))),
-        (inference_step(lambda: d2ext_model(batch)), inference_step(lambda: tv_model(normalised()))),
-        args.batch, args.iters, args.rounds)
+    return Pair("ImageClassifier ResNet-18", "torchvision resnet18", batch_size, Trainer.build_model(cfg), tv_model,
+                lambda model: model(batch), lambda: F.cross_entropy(tv_model(normalised()), labels),
+                lambda model: model(batch), lambda: tv_model(normalised()))
+
+
+def main(argv=None):
+    parser = speed_argument_parser(__doc__, iters=5)
+    parser.add_argument("--batch", type=int, default=32)
+    parser.add_argument("--size", type=int, default=224, help="input images are size x size")
+    args = parser.parse_args(argv)
+    pair = classifier_pair(args.batch, args.size)
     print(f"ImageClassifier ResNet-18 vs torchvision resnet18, {args.size}x{args.size} shapes_cls images, "
-          f"batch {args.batch}, {cfg.MODEL.CLS_HEAD.NUM_CLASSES} classes, {run_conditions(args)}")
-    print(table)
+          f"batch {args.batch}, {pair.theirs.fc.out_features} classes, {run_conditions(args)}")
+    print(train_and_inference_table(pair, args.iters, args.rounds))
 
 
 if __name__ == "__main__":

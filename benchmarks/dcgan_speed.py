@@ -197,9 +197,19 @@ def num_params(module):
     return sum(p.numel() for p in module.parameters())
 
 
-def d2ext_trainer(cfg, model, batch):
-    """A MultiOptimizerTrainer of `model` (GANTrainer's optimizers) whose data loader repeats `batch` forever."""
-    return MultiOptimizerTrainer(model, itertools.repeat(batch), GANTrainer.build_optimizer(cfg, model))
+def parameter_counts(model, reference):
+    """{"G": (d2ext, example), "D": (d2ext, example)} parameter counts of the generators and discriminators."""
+    return {"G": (num_params(model.generator), num_params(reference.netG)),
+            "D": (num_params(model.discriminator), num_params(reference.netD))}
+
+
+def d2ext_trainer(cfg, model, batch, precision=None):
+    """
+    A MultiOptimizerTrainer of `model` (GANTrainer's optimizers) whose data loader repeats `batch` forever,
+    autocasting to `precision` (None: fp32).
+    """
+    return MultiOptimizerTrainer(model, itertools.repeat(batch), GANTrainer.build_optimizer(cfg, model),
+                                 torch.device(cfg.MODEL.DEVICE).type, precision)
 
 
 def d2ext_iteration(trainer, storage):
@@ -267,6 +277,30 @@ def synchronized(step, device):
     return step_and_sync
 
 
+def dcgan_setup(batch_size, device):
+    """
+    (cfg, d2ext DCGAN, ReferenceDCGAN, batch of mapped dicts, (N, 3, 64, 64) uint8 images) at the example's
+    sizes on `device`; the parameter counts of both sides checked equal.
+    """
+    torch.manual_seed(0)
+    size = 64
+    # The example's networks: 64 px RGB, nz 100, ngf = ndf = 64 (the digits config is narrower).
+    cfg = load_config(CONFIG, ["MODEL.DCGAN.IMAGE_SIZE", size, "INPUT.GAN.IMAGE_SIZE", size, "INPUT.GAN.RESIZE", size,
+                               "INPUT.FORMAT", "RGB", "MODEL.DEVICE", device, "MODEL.DCGAN.LATENT_DIM", nz,
+                               "MODEL.DCGAN.GENERATOR_CHANNELS", ngf, "MODEL.DCGAN.DISCRIMINATOR_CHANNELS", ndf])
+    assert (cfg.MODEL.DCGAN.LATENT_DIM, cfg.MODEL.DCGAN.GENERATOR_CHANNELS, cfg.MODEL.DCGAN.DISCRIMINATOR_CHANNELS) == (nz, ngf, ndf)
+    mapper = build_mapper(cfg, is_train=True)
+    batch = [mapper(d) for d in DatasetCatalog.get(DATASET)[:batch_size]]
+    assert len(batch) == batch_size, f"{DATASET} has only {len(batch)} images"
+    uint8_images = torch.stack([d["image"] for d in batch])
+    assert uint8_images.shape[1:] == (nc, size, size), uint8_images.shape
+    model = GANTrainer.build_model(cfg)
+    reference = ReferenceDCGAN(torch.device(device))
+    counts = parameter_counts(model, reference)
+    assert all(ours == theirs for ours, theirs in counts.values()), counts
+    return cfg, model, reference, batch, uint8_images
+
+
 def main(argv=None):
     parser = speed_argument_parser(__doc__, iters=None)
     parser.add_argument("--batch", type=int, default=64)
@@ -274,24 +308,8 @@ def main(argv=None):
     args = parser.parse_args(argv)
     if args.iters is None:
         args.iters = 100 if args.device.startswith("cuda") else 5
-    torch.manual_seed(0)
-    size = 64
-    # The example's networks: 64 px RGB, nz 100, ngf = ndf = 64 (the digits config is narrower).
-    cfg = load_config(CONFIG, ["MODEL.DCGAN.IMAGE_SIZE", size, "INPUT.GAN.IMAGE_SIZE", size, "INPUT.GAN.RESIZE", size,
-                               "INPUT.FORMAT", "RGB", "MODEL.DEVICE", args.device, "MODEL.DCGAN.LATENT_DIM", nz,
-                               "MODEL.DCGAN.GENERATOR_CHANNELS", ngf, "MODEL.DCGAN.DISCRIMINATOR_CHANNELS", ndf])
-    assert (cfg.MODEL.DCGAN.LATENT_DIM, cfg.MODEL.DCGAN.GENERATOR_CHANNELS, cfg.MODEL.DCGAN.DISCRIMINATOR_CHANNELS) == (nz, ngf, ndf)
-    mapper = build_mapper(cfg, is_train=True)
-    batch = [mapper(d) for d in DatasetCatalog.get(DATASET)[: args.batch]]
-    assert len(batch) == args.batch, f"{DATASET} has only {len(batch)} images"
-    uint8_images = torch.stack([d["image"] for d in batch])
-    assert uint8_images.shape[1:] == (nc, size, size), uint8_images.shape
-
-    model = GANTrainer.build_model(cfg)
-    reference = ReferenceDCGAN(torch.device(args.device))
-    counts = {"G": (num_params(model.generator), num_params(reference.netG)),
-              "D": (num_params(model.discriminator), num_params(reference.netD))}
-    assert all(ours == theirs for ours, theirs in counts.values()), counts
+    cfg, model, reference, batch, uint8_images = dcgan_setup(args.batch, args.device)
+    counts = parameter_counts(model, reference)
 
     (d2ext_D, d2ext_G), (ref_D, ref_G) = first_step_losses(cfg, model, reference, batch[:SANITY_BATCH])
     difference = max(abs(d2ext_D - ref_D), abs(d2ext_G - ref_G))

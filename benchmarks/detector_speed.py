@@ -13,6 +13,7 @@ import sys
 
 import torch
 from detectron2.data import DatasetCatalog
+from detectron2.modeling import build_model
 from torch import nn
 from torchvision.models import resnet18
 from torchvision.models.detection import FasterRCNN
@@ -23,7 +24,7 @@ from torchvision.ops import MultiScaleRoIAlign
 
 from d2ext.data import build_mapper
 from d2ext.engine import Trainer, load_config
-from speed import inference_step, run_conditions, sgd_step, speed_argument_parser, train_and_inference_table
+from speed import Pair, run_conditions, speed_argument_parser, train_and_inference_table
 
 CONFIG = os.path.join(os.path.dirname(__file__), "..", "configs/shapes/detection/faster_rcnn_R_18_FPN.yaml")
 
@@ -61,27 +62,38 @@ def to_torchvision(batch):
     return images, targets
 
 
+def detector_pair(batch_size=None, reference="torchvision"):
+    """
+    The `make demo` detector beside torchvision's FasterRCNN of the same specification (`reference`
+    "torchvision") or detectron2's stock GeneralizedRCNN of the same config ("detectron2": its build_model,
+    fp32, no d2ext settings), on `batch_size` (default: SOLVER.IMS_PER_BATCH) shapes_val images.
+    """
+    torch.manual_seed(0)
+    cfg = load_config(CONFIG, ["MODEL.DEVICE", "cpu"])
+    batch_size = batch_size or cfg.SOLVER.IMS_PER_BATCH
+    mapper = build_mapper(cfg, is_train=True)
+    batch = [mapper(d) for d in DatasetCatalog.get("shapes_val")[:batch_size]]
+    ours = Trainer.build_model(cfg)
+    if reference == "detectron2":
+        stock = build_model(cfg)
+        return Pair("Faster R-CNN R18-FPN", "detectron2 GeneralizedRCNN", batch_size, ours, stock,
+                    lambda model: model(batch), lambda: stock(batch), lambda model: model(batch), lambda: stock(batch))
+    tv_images, tv_targets = to_torchvision(batch)
+    tv_model = torchvision_faster_rcnn(cfg)
+    return Pair("Faster R-CNN R18-FPN", "torchvision FasterRCNN", batch_size, ours, tv_model,
+                lambda model: model(batch), lambda: tv_model(tv_images, tv_targets),
+                lambda model: model(batch), lambda: tv_model(tv_images))
+
+
 def main(argv=None):
     parser = speed_argument_parser(__doc__, iters=10)
     parser.add_argument("--batch", type=int, default=None, help="images per step (default: SOLVER.IMS_PER_BATCH)")
     args = parser.parse_args(argv)
-    torch.manual_seed(0)
-    cfg = load_config(CONFIG, ["MODEL.DEVICE", "cpu"])
-    batch_size = args.batch or cfg.SOLVER.IMS_PER_BATCH
-    mapper = build_mapper(cfg, is_train=True)
-    batch = [mapper(d) for d in DatasetCatalog.get("shapes_val")[:batch_size]]
-    tv_images, tv_targets = to_torchvision(batch)
-
-    d2ext_model, tv_model = Trainer.build_model(cfg), torchvision_faster_rcnn(cfg)
-
-    table = train_and_inference_table(
-        (d2ext_model, tv_model),
-        (sgd_step(d2ext_model, lambda: d2ext_model(batch)), sgd_step(tv_model, lambda: tv_model(tv_images, tv_targets))),
-        (inference_step(lambda: d2ext_model(batch)), inference_step(lambda: tv_model(tv_images))), batch_size, args.iters, args.rounds)
-    size = cfg.INPUT.MIN_SIZE_TEST
-    print(f"Faster R-CNN R18-FPN, {size}x{size} shapes images, batch {batch_size}, {run_conditions(args)}; "
+    pair = detector_pair(args.batch)
+    size = load_config(CONFIG, ["MODEL.DEVICE", "cpu"]).INPUT.MIN_SIZE_TEST
+    print(f"Faster R-CNN R18-FPN, {size}x{size} shapes images, batch {pair.num_images}, {run_conditions(args)}; "
           "reference: torchvision")
-    print(table)
+    print(train_and_inference_table(pair, args.iters, args.rounds))
 
 
 if __name__ == "__main__":

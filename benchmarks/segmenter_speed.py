@@ -19,13 +19,14 @@ from detectron2.data import DatasetCatalog
 from d2ext.checkpoint import Checkpointer, convert_torchvision_segmentation
 from d2ext.data import build_mapper
 from d2ext.engine import Trainer, load_config
-from speed import inference_step, run_conditions, sgd_step, speed_argument_parser, train_and_inference_table
+from speed import Pair, run_conditions, speed_argument_parser, train_and_inference_table
 
 CONFIGS = os.path.join(os.path.dirname(__file__), "..", "configs/VOC/semantic_segmentation")
+NAMES = {"fcn_resnet50": "FCN ResNet-50", "deeplabv3_resnet50": "DeepLabV3 ResNet-50"}
 
 
-def benchmark(arch, batch_size, size, iters, rounds):
-    """The table of d2ext vs torchvision `arch` on `batch_size` shapes_sem_seg_val images resized to `size`."""
+def segmenter_pair(arch, batch_size, size):
+    """d2ext's `arch` (fcn_resnet50, deeplabv3_resnet50) beside torchvision's, same weights, on shapes images at `size` px."""
     cfg = load_config(os.path.join(CONFIGS, f"{arch}.yaml"), [
         "MODEL.DEVICE", "cpu", "MODEL.SEM_SEG_HEAD.NUM_CLASSES", 4, "DATASETS.TRAIN", ("shapes_sem_seg_val",),
         "DATASETS.TEST", ("shapes_sem_seg_val",), "INPUT.MIN_SIZE_TRAIN", (size,), "INPUT.MAX_SIZE_TRAIN", size,
@@ -50,11 +51,8 @@ def benchmark(arch, batch_size, size, iters, rounds):
         out = tv_model(normalised())
         return F.cross_entropy(out["out"], targets, ignore_index=255) + 0.5 * F.cross_entropy(out["aux"], targets, ignore_index=255)
 
-    return train_and_inference_table(
-        (d2ext_model, tv_model),
-        (sgd_step(d2ext_model, lambda: d2ext_model(batch)), sgd_step(tv_model, tv_loss)),
-        (inference_step(lambda: d2ext_model(batch)), inference_step(lambda: tv_inference_model(normalised()))),
-        batch_size, iters, rounds)
+    return Pair(NAMES[arch], f"torchvision {arch}", batch_size, d2ext_model, tv_model, lambda model: model(batch), tv_loss,
+                lambda model: model(batch), lambda: tv_inference_model(normalised()))
 
 
 def main(argv=None):
@@ -64,7 +62,7 @@ def main(argv=None):
     parser.add_argument("--arch", nargs="+", default=["fcn_resnet50", "deeplabv3_resnet50"])
     args = parser.parse_args(argv)
     for arch in args.arch:
-        table = benchmark(arch, args.batch, args.size, args.iters, args.rounds)
+        table = train_and_inference_table(segmenter_pair(arch, args.batch, args.size), args.iters, args.rounds)
         print(f"\n{arch}: d2ext vs torchvision, same weights, {args.size}x{args.size} shapes images, batch "
               f"{args.batch}, output stride 8, {run_conditions(args)}")
         print(table)

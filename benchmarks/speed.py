@@ -2,12 +2,33 @@
 import argparse
 import statistics
 import time
+from typing import Callable, NamedTuple
 
 import torch
 from detectron2.utils.events import EventStorage
 from tabulate import tabulate
 
-__all__ = ["speed_argument_parser", "run_conditions", "images_per_second", "side_by_side", "sgd_step", "inference_step", "train_and_inference_table"]
+__all__ = ["Pair", "speed_argument_parser", "run_conditions", "images_per_second", "side_by_side", "sgd_step",
+           "inference_step", "train_and_inference_table"]
+
+
+class Pair(NamedTuple):
+    """
+    A d2ext model beside its reference implementation on the same batch of `num_images` images.
+    ``ours_loss(model)`` / ``ours_infer(model)`` run a d2ext model (`ours`, or a copy of it in another memory
+    format) on the batch: its loss dict in training, its outputs at inference; ``theirs_loss()`` /
+    ``theirs_infer()`` do the same for the reference model `theirs`.
+    """
+
+    name: str
+    reference: str
+    num_images: int
+    ours: torch.nn.Module
+    theirs: torch.nn.Module
+    ours_loss: Callable
+    theirs_loss: Callable
+    ours_infer: Callable
+    theirs_infer: Callable
 
 
 def speed_argument_parser(doc, iters):
@@ -68,19 +89,15 @@ def inference_step(call):
     return step
 
 
-def train_and_inference_table(models, train_steps, infer_steps, num_images, iters, rounds):
-    """
-    Args:
-        models: (our model, reference model).
-        train_steps / infer_steps: (ours, reference) functions doing one step on `num_images` images.
-    Returns:
-        a GitHub-style table of images/s per phase and the ratio ours / reference.
-    """
+def train_and_inference_table(pair, iters, rounds):
+    """A GitHub-style table of the images/s of `pair` (a Pair) per phase and the ratio d2ext / reference."""
     rows = []
+    train_steps = (sgd_step(pair.ours, lambda: pair.ours_loss(pair.ours)), sgd_step(pair.theirs, pair.theirs_loss))
+    infer_steps = (inference_step(lambda: pair.ours_infer(pair.ours)), inference_step(pair.theirs_infer))
     with EventStorage(0):
         for phase, steps, training in (("train", train_steps, True), ("inference", infer_steps, False)):
-            for model in models:
-                model.train(training)
-            ours, reference = side_by_side(*steps, num_images, iters, rounds)
+            pair.ours.train(training)
+            pair.theirs.train(training)
+            ours, reference = side_by_side(*steps, pair.num_images, iters, rounds)
             rows.append((phase, f"{ours:.2f}", f"{reference:.2f}", f"{ours / reference:.2f}"))
     return tabulate(rows, headers=("phase", "d2ext img/s", "reference img/s", "ratio"), tablefmt="github")

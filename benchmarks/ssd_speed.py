@@ -33,8 +33,7 @@ from tabulate import tabulate
 from d2ext.checkpoint import Checkpointer, convert_torchvision_ssd, torchvision_ssd_labels
 from d2ext.data import build_mapper
 from d2ext.engine import Trainer, load_config
-from speed import (inference_step, run_conditions, sgd_step, side_by_side, speed_argument_parser,
-                   train_and_inference_table)
+from speed import Pair, inference_step, run_conditions, side_by_side, speed_argument_parser, train_and_inference_table
 
 CONFIGS = os.path.join(os.path.dirname(__file__), "..", "configs/COCO-Detection")
 CONFIG_NAMES = {"ssd300_vgg16": "ssd300_vgg16", "ssdlite320_mobilenet_v3_large": "ssdlite320_mobilenet_v3"}
@@ -83,26 +82,27 @@ def first_step_losses(d2ext_model, tv_model, batch, tv_images, tv_targets):
         return float(sum(d2ext_model(batch).values())), float(sum(tv_model(tv_images, tv_targets).values()))
 
 
-def benchmark(arch, batch_size, iters, rounds):
-    """
-    The table of d2ext vs torchvision `arch` on `batch_size` shapes_val images, the line comparing their
-    first-step losses, the d2ext model and the batch.
-    """
+def ssd_pair(arch, batch_size):
+    """d2ext's `arch` beside torchvision's, same weights, on `batch_size` shapes_val images (a Pair)."""
     cfg = ssd_config(arch)
     assert cfg.INPUT.FORMAT == "RGB", cfg.INPUT.FORMAT  # torchvision's SSDs take RGB
     batch = shapes_batch(cfg, batch_size)
     tv_images, tv_targets = to_torchvision(batch)
     d2ext_model, tv_model = ssd_models(arch, cfg)
+    return Pair(NAMES[arch], f"torchvision {arch}", batch_size, d2ext_model, tv_model, lambda model: model(batch),
+                lambda: tv_model(tv_images, tv_targets), lambda model: model(batch), lambda: tv_model(tv_images)), batch
 
-    ours, reference = first_step_losses(d2ext_model, tv_model, batch, tv_images, tv_targets)
+
+def benchmark(arch, batch_size, iters, rounds):
+    """
+    The table of d2ext vs torchvision `arch` on `batch_size` shapes_val images, the line comparing their
+    first-step losses, the d2ext model and the batch.
+    """
+    pair, batch = ssd_pair(arch, batch_size)
+    ours, reference = first_step_losses(pair.ours, pair.theirs, batch, *to_torchvision(batch))
     losses = (f"first-step training loss: d2ext {ours:.6f}, torchvision {reference:.6f} "
               f"(relative difference {abs(ours - reference) / abs(reference):.1e})")
-    table = train_and_inference_table(
-        (d2ext_model, tv_model),
-        (sgd_step(d2ext_model, lambda: d2ext_model(batch)), sgd_step(tv_model, lambda: tv_model(tv_images, tv_targets))),
-        (inference_step(lambda: d2ext_model(batch)), inference_step(lambda: tv_model(tv_images))),
-        batch_size, iters, rounds)
-    return table, losses, d2ext_model, batch
+    return train_and_inference_table(pair, iters, rounds), losses, pair.ours, batch
 
 
 def faster_rcnn_table(ssd_model, batch, iters, rounds):
