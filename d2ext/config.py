@@ -30,6 +30,11 @@ def add_d2ext_config(cfg):
     # Relative paths are resolved against the working directory.
     cfg.DATASETS.REGISTER = CN(new_allowed=True)
 
+    # Data-loading worker processes; -1: as many as suit the device (resolve_device): none on the CPU, where a
+    # worker would take cores from the model's threads (the loader alone outruns training there:
+    # benchmarks/data_loading.py), min(4, cores) beside a GPU.
+    cfg.DATALOADER.NUM_WORKERS = -1
+
     # A training image (or mask) that cannot be read stops training with an error naming it (False), or is
     # skipped with a warning naming it and the count so far (True; detectron2's loader takes another record).
     cfg.DATALOADER.SKIP_UNREADABLE = False

@@ -20,11 +20,14 @@ logger = logging.getLogger(__name__)
 def resolve_device(cfg):
     """
     Make the config runnable on this machine (in place, before freezing): MODEL.DEVICE "auto" becomes
-    "cuda" or "cpu", and SOLVER.AMP.PRECISION a precision this device computes in (resolve_precision).
+    "cuda" or "cpu", SOLVER.AMP.PRECISION a precision this device computes in (resolve_precision), and
+    DATALOADER.NUM_WORKERS -1 a worker count for it: 0 on the CPU, min(4, usable cores) beside a GPU.
     """
     if cfg.MODEL.DEVICE == "auto":
         cfg.MODEL.DEVICE = "cuda" if torch.cuda.is_available() else "cpu"
     resolve_precision(cfg)
+    if cfg.DATALOADER.NUM_WORKERS == -1:
+        cfg.DATALOADER.NUM_WORKERS = 0 if torch.device(cfg.MODEL.DEVICE).type == "cpu" else min(4, len(os.sched_getaffinity(0)))
 
 
 # What yacs/detectron2 raise on a config of the wrong shape: unparsable YAML, an unknown key, a value of

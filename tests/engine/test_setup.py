@@ -21,6 +21,17 @@ def test_auto_device_follows_the_machine():
     assert cfg.MODEL.DEVICE == "cpu"
 
 
+def test_automatic_worker_count_is_none_on_the_cpu():
+    cfg = get_cfg()
+    assert cfg.DATALOADER.NUM_WORKERS == -1
+    cfg.MODEL.DEVICE = "cpu"
+    resolve_device(cfg)
+    assert cfg.DATALOADER.NUM_WORKERS == 0
+    cfg.DATALOADER.NUM_WORKERS = 3  # an explicit count is kept
+    resolve_device(cfg)
+    assert cfg.DATALOADER.NUM_WORKERS == 3
+
+
 def _dataset_size_in_child(args):
     config_file, name = args
     load_config(config_file)  # what train_net's main() does in each launch() worker
