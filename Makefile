@@ -24,6 +24,8 @@ test: setup
 	$(PY) -m pytest tests
 
 bench: setup
+	$(PY) benchmarks/run.py
+	$(PY) benchmarks/data_loading.py
 	$(PY) benchmarks/detector_speed.py
 	$(PY) benchmarks/classifier_speed.py
 	$(PY) benchmarks/segmenter_speed.py
