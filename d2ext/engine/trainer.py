@@ -3,8 +3,8 @@ import logging
 import os
 import weakref
 
-from detectron2.data import MetadataCatalog, build_detection_test_loader, build_detection_train_loader
 import torch
+from detectron2.data import MetadataCatalog, build_detection_test_loader, build_detection_train_loader
 from detectron2.engine import DefaultTrainer, SimpleTrainer, TrainerBase, create_ddp_model
 from detectron2.modeling import META_ARCH_REGISTRY
 from detectron2.projects.deeplab import build_lr_scheduler
