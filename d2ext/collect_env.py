@@ -46,6 +46,7 @@ def _auto_device():
 def collect_env_info():
     """The facts as a table (str): versions, detectron2's _C, CUDA and device."""
     import d2ext
+    from d2ext.engine.setup import usable_cpu_cores
 
     rows = [
         ("Python", sys.version.replace("\n", " ")),
@@ -67,7 +68,7 @@ def collect_env_info():
     if torch.cuda.is_available():
         rows.append(("cuDNN", torch.backends.cudnn.version()))
     rows += [
-        ("CPU cores (usable)", len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()),
+        ("CPU cores (usable)", usable_cpu_cores()),
         ("torch CPU threads", torch.get_num_threads()),
         ("torch CPU capability", torch.backends.cpu.get_cpu_capability()),
         ("default device (MODEL.DEVICE auto)", _auto_device()),

@@ -1,5 +1,4 @@
 """Config set-up shared by every entry point (train_net, demo, visualize_data)."""
-import logging
 import os
 
 import torch
@@ -12,9 +11,12 @@ from ..config import get_cfg
 from ..data import register_declared_datasets
 from .mixed_precision import resolve_precision
 
-__all__ = ["check_output_dir", "load_config", "resolve_device", "setup"]
+__all__ = ["check_output_dir", "load_config", "resolve_device", "setup", "usable_cpu_cores"]
 
-logger = logging.getLogger(__name__)
+
+def usable_cpu_cores():
+    """The CPU cores this process may run on (its affinity where the OS tells it, else all of them)."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
 
 
 def resolve_device(cfg):
@@ -27,7 +29,7 @@ def resolve_device(cfg):
         cfg.MODEL.DEVICE = "cuda" if torch.cuda.is_available() else "cpu"
     resolve_precision(cfg)
     if cfg.DATALOADER.NUM_WORKERS == -1:
-        cfg.DATALOADER.NUM_WORKERS = 0 if torch.device(cfg.MODEL.DEVICE).type == "cpu" else min(4, len(os.sched_getaffinity(0)))
+        cfg.DATALOADER.NUM_WORKERS = 0 if torch.device(cfg.MODEL.DEVICE).type == "cpu" else min(4, usable_cpu_cores())
 
 
 # What yacs/detectron2 raise on a config of the wrong shape: unparsable YAML, an unknown key, a value of
