@@ -54,7 +54,7 @@ class _AtomicLines:
             atomic_write_bytes(self.path, "".join(self._lines).encode())
 
     def close(self):
-        self.flush()
+        pass  # JSONWriter.write flushes after each write: the file is already complete
 
 
 class MetricsJSONWriter(JSONWriter):
