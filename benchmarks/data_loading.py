@@ -16,6 +16,7 @@ from detectron2.utils.events import EventStorage
 from tabulate import tabulate
 
 from d2ext.engine import load_config, trainer_class
+from speed import images_per_second, trainer_iteration
 
 CONFIGS = ("configs/shapes/detection/faster_rcnn_R_18_FPN.yaml", "configs/shapes/detection/ssd_R_18.yaml",
            "configs/shapes/classification/mobilenet_v3_small.yaml", "configs/digits/classification/resnet18.yaml",
@@ -39,14 +40,7 @@ def training_images_per_second(trainer_cls, cfg, batch, steps):
     model = trainer_cls.build_model(cfg)
     inner = trainer_cls.build_inner_trainer(cfg, model, itertools.repeat(batch), trainer_cls.build_optimizer(cfg, model))
     with EventStorage(0) as storage:
-        inner.storage = storage
-        for _ in range(steps + 1):  # the first step is a warm-up
-            if inner.iter == 1:
-                start = time.perf_counter()
-            storage.iter = inner.iter
-            inner.run_step()
-            inner.iter += 1
-    return len(batch) * steps / (time.perf_counter() - start)
+        return images_per_second(lambda: trainer_iteration(inner, storage), len(batch), steps, warmup=1)
 
 
 def main(argv=None):

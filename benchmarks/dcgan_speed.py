@@ -33,7 +33,7 @@ from tabulate import tabulate
 from d2ext.data import build_mapper
 from d2ext.engine import GANTrainer, load_config
 from d2ext.engine.gan_trainer import MultiOptimizerTrainer
-from speed import run_conditions, side_by_side, speed_argument_parser
+from speed import run_conditions, side_by_side, speed_argument_parser, trainer_iteration
 
 CONFIG = os.path.join(os.path.dirname(__file__), "..", "configs/digits/gan/dcgan.yaml")
 DATASET = "shapes_cls_val"
@@ -212,14 +212,6 @@ def d2ext_trainer(cfg, model, batch, precision=None):
                                  torch.device(cfg.MODEL.DEVICE).type, precision)
 
 
-def d2ext_iteration(trainer, storage):
-    """One iteration of `trainer` inside the EventStorage `storage`, with TrainerBase's bookkeeping around it."""
-    trainer.storage = storage
-    storage.iter = trainer.iter
-    trainer.run_step()
-    trainer.iter += 1
-
-
 def copy_weights(source, target):
     """`source`'s state into `target`, entry by entry in state_dict order (checked: same shapes)."""
     src, dst = source.state_dict(), target.state_dict()
@@ -252,13 +244,13 @@ def first_step_losses(cfg, model, reference, batch, seed=0):
     (so that both draw the same noise), in full float32. loss_D is the sum of the real and fake terms.
     """
     reference = copy.deepcopy(reference)
-    model = copy.deepcopy(model)
+    model = copy.deepcopy(model).to(memory_format=torch.contiguous_format)  # the example's layout: same rounding
     copy_weights(reference.netG.main, model.generator)
     copy_weights(reference.netD.main, model.discriminator)
     trainer = d2ext_trainer(cfg, model, batch)
     with EventStorage(0) as storage:
         torch.manual_seed(seed)
-        d2ext_iteration(trainer, storage)
+        trainer_iteration(trainer, storage)
         latest = {k: v for k, (v, _) in storage.latest().items()}
     torch.manual_seed(seed)
     ref_D, ref_G = reference.step(torch.stack([d["image"] for d in batch]))[:2]
@@ -316,7 +308,7 @@ def main(argv=None):
 
     trainer = d2ext_trainer(cfg, model, batch)
     with EventStorage(0) as storage:
-        ours, theirs = side_by_side(synchronized(lambda: d2ext_iteration(trainer, storage), args.device),
+        ours, theirs = side_by_side(synchronized(lambda: trainer_iteration(trainer, storage), args.device),
                                     synchronized(lambda: reference.step(uint8_images), args.device),
                                     1, args.iters, args.rounds)
     table = tabulate([("train", ours, theirs, ours * args.batch, theirs * args.batch, ours / theirs)],

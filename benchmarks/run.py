@@ -34,10 +34,10 @@ from torch.utils.flop_counter import FlopCounterMode
 from classifier_speed import classifier_pair
 from d2ext.engine.mixed_precision import cpu_computes_bf16
 from d2ext.utils.file_io import atomic_write_bytes
-from dcgan_speed import d2ext_iteration, d2ext_trainer, dcgan_setup, nz
+from dcgan_speed import d2ext_trainer, dcgan_setup, nz
 from detector_speed import detector_pair
 from segmenter_speed import segmenter_pair
-from speed import images_per_second, inference_step, sgd_step
+from speed import images_per_second, inference_step, sgd_step, trainer_iteration
 from ssd_speed import ssd_pair
 
 RESULTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "RESULTS.md")
@@ -91,6 +91,7 @@ class PairRow:
 
     def __init__(self, pair):
         self.pair, self.name, self.reference, self.num_images = pair, pair.name, pair.reference, pair.num_images
+        pair.ours.to(memory_format=torch.contiguous_format)  # "d2ext fp32", whatever MODEL.CHANNELS_LAST the config sets
         self.ours_cl = copy.deepcopy(pair.ours).to(memory_format=torch.channels_last)
 
     def set_training(self, training):
@@ -116,6 +117,7 @@ class DCGANRow:
 
     def __init__(self, batch_size=64):
         self.cfg, self.model, self.example, self.batch, self.uint8_images = dcgan_setup(batch_size, "cpu")
+        self.model.to(memory_format=torch.contiguous_format)  # "d2ext fp32", whatever the config sets
         self.model_cl = copy.deepcopy(self.model).to(memory_format=torch.channels_last)
         self.name, self.reference, self.num_images = "DCGAN 64 px", "PyTorch examples DCGAN", batch_size
 
@@ -129,7 +131,7 @@ class DCGANRow:
                         "d2ext channels_last": d2ext_trainer(self.cfg, self.model_cl, self.batch),
                         MIXED: d2ext_trainer(self.cfg, self.model_cl, self.batch, torch.bfloat16)}
             return {"reference fp32": lambda: self.example.step(self.uint8_images),
-                    **{variant: (lambda t=t: d2ext_iteration(t, get_event_storage())) for variant, t in trainers.items()}}
+                    **{variant: (lambda t=t: trainer_iteration(t, get_event_storage())) for variant, t in trainers.items()}}
         seeds = [{"seed": i} for i in range(self.num_images)]
         noise = torch.randn(self.num_images, nz, 1, 1)
         return {"reference fp32": inference_step(lambda: self.example.netG(noise)),

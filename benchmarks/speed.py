@@ -9,7 +9,7 @@ from detectron2.utils.events import EventStorage
 from tabulate import tabulate
 
 __all__ = ["Pair", "speed_argument_parser", "run_conditions", "images_per_second", "side_by_side", "sgd_step",
-           "inference_step", "train_and_inference_table"]
+           "inference_step", "trainer_iteration", "train_and_inference_table"]
 
 
 class Pair(NamedTuple):
@@ -77,6 +77,14 @@ def sgd_step(model, compute_loss):
         optimizer.step()
 
     return step
+
+
+def trainer_iteration(trainer, storage):
+    """One iteration of the detectron2 `trainer` inside the EventStorage `storage`, with TrainerBase's bookkeeping around it."""
+    trainer.storage = storage
+    storage.iter = trainer.iter
+    trainer.run_step()
+    trainer.iter += 1
 
 
 def inference_step(call):
