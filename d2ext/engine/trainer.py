@@ -175,17 +175,27 @@ class Trainer(DefaultTrainer):
 
     @classmethod
     def build_optimizer(cls, cfg, model):
-        """SOLVER.OPTIMIZER: detectron2's SGD, or AdamW with the same per-parameter LR and weight decay and clipping."""
-        if cfg.SOLVER.OPTIMIZER == "SGD":
-            return super().build_optimizer(cfg, model)
-        if cfg.SOLVER.OPTIMIZER != "AdamW":
+        """
+        SOLVER.OPTIMIZER: SGD (SOLVER.MOMENTUM, NESTEROV) or AdamW (SOLVER.BETAS), with detectron2's
+        per-parameter LR and weight decay and its gradient clipping, in torch's fused implementation
+        where SOLVER.FUSED_OPTIMIZER allows it. SGD is detectron2's build_optimizer but for the implementation.
+        """
+        if cfg.SOLVER.OPTIMIZER not in ("SGD", "AdamW"):
             raise ValueError(f"SOLVER.OPTIMIZER = {cfg.SOLVER.OPTIMIZER!r}: choose 'SGD' or 'AdamW'.")
         # weight_decay given explicitly, so that parameter groups with equal settings merge into one (fewer kernels per step).
         params = get_default_optimizer_params(model, base_lr=cfg.SOLVER.BASE_LR, weight_decay=cfg.SOLVER.WEIGHT_DECAY,
                                               weight_decay_norm=cfg.SOLVER.WEIGHT_DECAY_NORM, bias_lr_factor=cfg.SOLVER.BIAS_LR_FACTOR,
                                               weight_decay_bias=cfg.SOLVER.WEIGHT_DECAY_BIAS)
-        return maybe_add_gradient_clipping(cfg, optim.AdamW(params, lr=cfg.SOLVER.BASE_LR, betas=tuple(cfg.SOLVER.BETAS),
-                                                            weight_decay=cfg.SOLVER.WEIGHT_DECAY))
+        fused = cfg.SOLVER.FUSED_OPTIMIZER and not (cfg.SOLVER.CLIP_GRADIENTS.ENABLED
+                                                    and autocast_dtype(cfg, training=True) == torch.float16)
+        implementation = {"fused": True} if fused else {"foreach": True}
+        if cfg.SOLVER.OPTIMIZER == "SGD":
+            optimizer = optim.SGD(params, lr=cfg.SOLVER.BASE_LR, momentum=cfg.SOLVER.MOMENTUM, nesterov=cfg.SOLVER.NESTEROV,
+                                  weight_decay=cfg.SOLVER.WEIGHT_DECAY, **implementation)
+        else:
+            optimizer = optim.AdamW(params, lr=cfg.SOLVER.BASE_LR, betas=tuple(cfg.SOLVER.BETAS),
+                                    weight_decay=cfg.SOLVER.WEIGHT_DECAY, **implementation)
+        return maybe_add_gradient_clipping(cfg, optimizer)
 
     @classmethod
     def build_lr_scheduler(cls, cfg, optimizer):
