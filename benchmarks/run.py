@@ -8,8 +8,9 @@ channels_last weights (MODEL.CHANNELS_LAST); d2ext with channels_last and bf16 a
 SOLVER.AMP / TEST.AMP run on a CPU with bf16 arithmetic; on a CPU without it, where torch emulates bf16
 hundreds of times slower than fp32, this variant is left out unless --force-bf16). Each variant's ratio is against the reference in fp32. Rounds alternate the variants, so
 a slow phase of the machine hits all of them; the median is reported. Also per variant: the peak
-resident memory above the phase's start (VmHWM, reset before each measurement; memory the allocator
-kept from an earlier variant is not counted again), and the achieved GFLOP/s (FLOPs of one step counted
+resident memory of two steps above that before them, with the models built (activations, gradients,
+optimizer state, workspaces: what a step needs beyond the weights), each variant measured in a process of
+its own so that no memory kept by another variant's allocations hides its peak; and the achieved GFLOP/s (FLOPs of one step counted
 by torch's FlopCounterMode: matmuls and convolutions, forward and backward) as a share of the matmul
 peak measured at the start of the run (2048 x 2048, fp32 or bf16 as the variant computes).
 
@@ -23,6 +24,7 @@ import copy
 import os
 import platform
 import statistics
+import subprocess
 import sys
 import time
 
@@ -77,6 +79,23 @@ def peak_memory():
     start, result = _status_kb("VmRSS"), {}
     yield result
     result["mb"] = (_status_kb("VmHWM") - start) / 1024
+
+
+def step_peak_mb(key, phase, variant):
+    """Peak MB above the start of two `variant` steps of ROWS[key] in `phase`, measured in a new process."""
+    command = [sys.executable, os.path.abspath(__file__), "--step-memory", key, phase, variant]
+    return float(subprocess.run(command, check=True, capture_output=True, text=True).stdout.split()[-1])
+
+
+def print_step_memory(key, phase, variant):
+    """The --step-memory mode: prints step_peak_mb's figure, measured in this process."""
+    row, training = ROWS[key](), phase == "train"
+    row.set_training(training)
+    step = row.steps(training)[variant]
+    with EventStorage(0), peak_memory() as peak:
+        step()
+        step()
+    print(f"{peak['mb']:.1f}")
 
 
 def flops_of(step):
@@ -150,29 +169,29 @@ ROWS = {
 }
 
 
-def measure(row, training, iters, rounds, peaks):
+def measure(key, row, training, iters, rounds, peaks):
     """
-    [(variant, images/s, ratio, peak MB, GFLOP/s, % of peak)] of `row` in training or inference, for the
-    variants that `peaks` (dtype name -> matmul GFLOP/s) has a peak for.
+    [(variant, images/s, ratio, peak MB, GFLOP/s, % of peak)] of `row` (ROWS[key]) in training or inference,
+    for the variants that `peaks` (dtype name -> matmul GFLOP/s) has a peak for.
     """
     row.set_training(training)
     steps = {variant: step for variant, step in row.steps(training).items() if variant != MIXED or "bf16" in peaks}
     for step in steps.values():
         step()  # warm-up, before counting FLOPs: lazily built state (optimizer, caches) is not counted
     flops = {variant: flops_of(step) for variant, step in steps.items()}
-    speeds, memory = {v: [] for v in steps}, {v: [] for v in steps}
+    speeds = {v: [] for v in steps}
     for _ in range(rounds):
         for variant, step in steps.items():
-            with peak_memory() as peak:
-                speeds[variant].append(images_per_second(step, row.num_images, iters, warmup=1))
-            memory[variant].append(peak["mb"])
+            speeds[variant].append(images_per_second(step, row.num_images, iters, warmup=1))
+    phase = "train" if training else "inference"
     reference = statistics.median(speeds["reference fp32"])
     rows = []
     for variant in steps:
         speed = statistics.median(speeds[variant])
         gflops = flops[variant] * speed / row.num_images / 1e9
         peak_gflops = peaks["bf16" if variant == MIXED else "fp32"]
-        rows.append((variant, speed, speed / reference, max(memory[variant]), gflops, 100 * gflops / peak_gflops))
+        rows.append((variant, speed, speed / reference, step_peak_mb(key, phase, variant), gflops,
+                     100 * gflops / peak_gflops))
     return rows
 
 
@@ -183,7 +202,10 @@ def main(argv=None):
     parser.add_argument("--models", nargs="+", default=list(ROWS), choices=list(ROWS))
     parser.add_argument("--force-bf16", action="store_true", help="measure bf16 on a CPU without bf16 arithmetic too")
     parser.add_argument("--output", default=RESULTS)
+    parser.add_argument("--step-memory", nargs=3, metavar=("MODEL", "PHASE", "VARIANT"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.step_memory:
+        return print_step_memory(*args.step_memory)
     peaks = {"fp32": matmul_peak_gflops(torch.float32)}
     # Emulated bf16 (no AVX512-BF16 or AMX) multiplies at well under 1 GFLOP/s: a small product tells.
     bf16_peak = matmul_peak_gflops(torch.bfloat16, size=2048 if cpu_computes_bf16() else 256)
@@ -194,7 +216,7 @@ def main(argv=None):
         for key in args.models:
             row = ROWS[key]()
             for training in (True, False):
-                for variant, speed, ratio, memory, gflops, share in measure(row, training, args.iters, args.rounds, peaks):
+                for variant, speed, ratio, memory, gflops, share in measure(key, row, training, args.iters, args.rounds, peaks):
                     table.append((row.name, row.reference if variant == "reference fp32" else "",
                                   "train" if training else "inference", variant, f"{speed:.2f}", f"{ratio:.2f}",
                                   f"{memory:.0f}", f"{gflops:.1f}", f"{share:.1f}"))
@@ -207,7 +229,7 @@ def main(argv=None):
               f"({torch.backends.cpu.get_cpu_capability()}, {torch.get_num_threads()} threads; this CPU {bf16}), "
               f"torch {torch.__version__}. Matmul peak: fp32 {peaks['fp32']:.1f} GFLOP/s "
               f"(2048 x 2048), bf16 {bf16_peak:.2f} GFLOP/s. Ratio: images/s over the reference's fp32 images/s in the same "
-              "phase. Memory: peak resident MB above the start of the measurement. GFLOP/s: FLOPs of one step "
+              "phase. Peak MB: resident memory of two steps above that before them, models built, in a process per variant. GFLOP/s: FLOPs of one step "
               "(FlopCounterMode) times steps/s; % peak: of the matmul peak of the variant's dtype.\n\n")
     text = header + tabulate(table, headers=("model", "reference", "phase", "variant", "img/s", "ratio", "peak MB",
                                              "GFLOP/s", "% peak"), tablefmt="github") + "\n"
