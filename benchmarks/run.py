@@ -6,13 +6,14 @@ this machine's CPU, written to benchmarks/RESULTS.md (and printed).
 For each model, training and inference images/s of: the reference in fp32; d2ext in fp32; d2ext with
 channels_last weights (MODEL.CHANNELS_LAST); d2ext with channels_last and bf16 autocast (what
 SOLVER.AMP / TEST.AMP run on a CPU with bf16 arithmetic; on a CPU without it, where torch emulates bf16
-hundreds of times slower than fp32, this variant is left out unless --force-bf16). Each variant's ratio is against the reference in fp32. Rounds alternate the variants, so
-a slow phase of the machine hits all of them; the median is reported. Also per variant: the peak
-resident memory of two steps above that before them, with the models built (activations, gradients,
-optimizer state, workspaces: what a step needs beyond the weights), each variant measured in a process of
-its own so that no memory kept by another variant's allocations hides its peak; and the achieved GFLOP/s (FLOPs of one step counted
-by torch's FlopCounterMode: matmuls and convolutions, forward and backward) as a share of the matmul
-peak measured at the start of the run (2048 x 2048, fp32 or bf16 as the variant computes).
+hundreds of times slower than fp32, this variant is left out unless --force-bf16). Each variant's ratio
+is against the reference in fp32. Rounds alternate the variants, so a slow phase of the machine hits all
+of them; the median is reported. Also per variant: the peak resident memory of two steps above that
+before them, with the models built (activations, gradients, optimizer state, workspaces: what a step
+needs beyond the weights), each variant measured in a process of its own so that no memory kept by
+another variant's allocations hides its peak; and the achieved GFLOP/s (FLOPs of one step counted by
+torch's FlopCounterMode: matmuls and convolutions, forward and backward) as a share of the matmul peak
+measured at the start of the run (2048 x 2048, fp32 or bf16 as the variant computes).
 
 U-Net and CycleGAN have no reference implementation in a package of PyPI and are not in the table.
 
@@ -229,8 +230,9 @@ def main(argv=None):
               f"({torch.backends.cpu.get_cpu_capability()}, {torch.get_num_threads()} threads; this CPU {bf16}), "
               f"torch {torch.__version__}. Matmul peak: fp32 {peaks['fp32']:.1f} GFLOP/s "
               f"(2048 x 2048), bf16 {bf16_peak:.2f} GFLOP/s. Ratio: images/s over the reference's fp32 images/s in the same "
-              "phase. Peak MB: resident memory of two steps above that before them, models built, in a process per variant. GFLOP/s: FLOPs of one step "
-              "(FlopCounterMode) times steps/s; % peak: of the matmul peak of the variant's dtype.\n\n")
+              "phase. Peak MB: resident memory of two steps above that before them, models built, in a process "
+              "per variant. GFLOP/s: FLOPs of one step (FlopCounterMode) times steps/s; % peak: of the matmul "
+              "peak of the variant's dtype.\n\n")
     text = header + tabulate(table, headers=("model", "reference", "phase", "variant", "img/s", "ratio", "peak MB",
                                              "GFLOP/s", "% peak"), tablefmt="github") + "\n"
     print(text)
