@@ -23,7 +23,7 @@ __all__ = ["load_image_files", "load_unpaired", "count_image_channels", "log_cha
 
 logger = logging.getLogger(__name__)
 
-DOMAINS = ("A", "B")
+DOMAINS = ("A", "B")  # the two domains of an unpaired dataset, as CycleGAN names them
 # Channels of a PIL mode other than "one band: 1, else 3"; a palette image counts as colour.
 _MODE_CHANNELS = {"LA": 2, "La": 2, "P": 3, "PA": 4, "RGBA": 4, "RGBa": 4}
 

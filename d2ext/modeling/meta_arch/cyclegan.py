@@ -7,11 +7,10 @@ from detectron2.config import configurable
 from detectron2.modeling import META_ARCH_REGISTRY
 from torch import nn
 
+from ...data.datasets.image_files import DOMAINS
 from .gan import frozen, images_to_unit_range, init_gan_weights, num_channels, unit_range_to_uint8
 
 __all__ = ["CycleGAN", "ImagePool"]
-
-DOMAINS = ("A", "B")
 
 # MODEL.CYCLEGAN.NORM -> norm layer of c channels.
 _NORMS = {
