@@ -93,9 +93,10 @@ def add_d2ext_config(cfg):
     cfg.SOLVER.BETAS = (0.9, 0.999)
     # torch's fused optimizer kernels (one pass over all parameters, on CPU and CUDA): about 3x faster
     # optimizer steps on the CPU than the multi-tensor ones (ResNet-18: SGD 5.2 vs 14.8 ms, AdamW 8.1 vs
-    # 26.3 ms). False: the multi-tensor ("foreach") implementation, as detectron2's SGD. Fused is not
-    # used with CLIP_GRADIENTS and float16 autocast together: detectron2's clipping wrapper cannot take
-    # GradScaler's fused-step arguments.
+    # 26.3 ms). False: the multi-tensor ("foreach") implementation, as detectron2's SGD. float16 training
+    # (SOLVER.AMP) is never fused: when GradScaler skips the first step, torch's fused SGD keeps momentum
+    # buffers it allocated but never wrote, and detectron2's clipping wrapper cannot take the arguments
+    # GradScaler passes to a fused step.
     cfg.SOLVER.FUSED_OPTIMIZER = True
 
     # Semantic segmentation. detectron2's DeepLab project adds MODEL.SEM_SEG_HEAD.{ASPP_CHANNELS,

@@ -186,8 +186,8 @@ class Trainer(DefaultTrainer):
         params = get_default_optimizer_params(model, base_lr=cfg.SOLVER.BASE_LR, weight_decay=cfg.SOLVER.WEIGHT_DECAY,
                                               weight_decay_norm=cfg.SOLVER.WEIGHT_DECAY_NORM, bias_lr_factor=cfg.SOLVER.BIAS_LR_FACTOR,
                                               weight_decay_bias=cfg.SOLVER.WEIGHT_DECAY_BIAS)
-        fused = cfg.SOLVER.FUSED_OPTIMIZER and not (cfg.SOLVER.CLIP_GRADIENTS.ENABLED
-                                                    and autocast_dtype(cfg, training=True) == torch.float16)
+        # Not under float16's GradScaler: see SOLVER.FUSED_OPTIMIZER in d2ext/config.py.
+        fused = cfg.SOLVER.FUSED_OPTIMIZER and autocast_dtype(cfg, training=True) != torch.float16
         implementation = {"fused": True} if fused else {"foreach": True}
         if cfg.SOLVER.OPTIMIZER == "SGD":
             optimizer = optim.SGD(params, lr=cfg.SOLVER.BASE_LR, momentum=cfg.SOLVER.MOMENTUM, nesterov=cfg.SOLVER.NESTEROV,

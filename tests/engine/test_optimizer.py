@@ -82,10 +82,12 @@ def test_fused_and_multi_tensor_optimizers_agree(optimizer):
         torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-5)  # AdamW: 1e-5 is 0.1% of an update at lr 0.01
 
 
-def test_gradient_clipping_under_float16_is_not_fused():
-    """detectron2's clipping wrapper takes no GradScaler arguments, which a fused step under float16 would get."""
-    opts = ["MODEL.DEVICE", "cpu", "SOLVER.CLIP_GRADIENTS.ENABLED", True]
-    fp16 = load_config(CONFIG, opts + ["SOLVER.AMP.ENABLED", True, "SOLVER.AMP.PRECISION", "float16"])
-    assert {g["foreach"] for g in Trainer.build_optimizer(fp16, Trainer.build_model(fp16)).param_groups} == {True}
-    fp32 = load_config(CONFIG, opts)
-    assert {g["fused"] for g in Trainer.build_optimizer(fp32, Trainer.build_model(fp32)).param_groups} == {True}
+@pytest.mark.parametrize("precision, fused", [("float16", None), ("bfloat16", True)])
+def test_float16_training_is_not_fused(precision, fused):
+    """
+    Under float16's GradScaler a skipped first step leaves torch's fused SGD with momentum buffers it never
+    wrote, and detectron2's clipping wrapper takes no GradScaler arguments; bf16 has no GradScaler.
+    """
+    cfg = load_config(CONFIG, ["MODEL.DEVICE", "cpu", "SOLVER.OPTIMIZER", "SGD", "SOLVER.CLIP_GRADIENTS.ENABLED", True,
+                               "SOLVER.AMP.ENABLED", True, "SOLVER.AMP.PRECISION", precision])
+    assert {g["fused"] for g in Trainer.build_optimizer(cfg, Trainer.build_model(cfg)).param_groups} == {fused}
