@@ -188,13 +188,20 @@ class Trainer(DefaultTrainer):
                                               weight_decay_bias=cfg.SOLVER.WEIGHT_DECAY_BIAS)
         # Not under float16's GradScaler: see SOLVER.FUSED_OPTIMIZER in d2ext/config.py.
         fused = cfg.SOLVER.FUSED_OPTIMIZER and autocast_dtype(cfg, training=True) != torch.float16
-        implementation = {"fused": True} if fused else {"foreach": True}
+        implementation = {"fused": True, "foreach": None} if fused else {"fused": None, "foreach": True}
         if cfg.SOLVER.OPTIMIZER == "SGD":
             optimizer = optim.SGD(params, lr=cfg.SOLVER.BASE_LR, momentum=cfg.SOLVER.MOMENTUM, nesterov=cfg.SOLVER.NESTEROV,
                                   weight_decay=cfg.SOLVER.WEIGHT_DECAY, **implementation)
         else:
             optimizer = optim.AdamW(params, lr=cfg.SOLVER.BASE_LR, betas=tuple(cfg.SOLVER.BETAS),
                                     weight_decay=cfg.SOLVER.WEIGHT_DECAY, **implementation)
+
+        def keep_implementation(loaded):
+            """torch restores each group's implementation from the checkpoint; the config decides it, also on --resume."""
+            for group in loaded.param_groups:
+                group.update(implementation)
+
+        optimizer.register_load_state_dict_post_hook(keep_implementation)
         return maybe_add_gradient_clipping(cfg, optimizer)
 
     @classmethod

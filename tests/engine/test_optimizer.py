@@ -82,6 +82,20 @@ def test_fused_and_multi_tensor_optimizers_agree(optimizer):
         torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-5)  # AdamW: 1e-5 is 0.1% of an update at lr 0.01
 
 
+@pytest.mark.parametrize("saved_fused", [True, False])
+def test_a_loaded_optimizer_state_keeps_the_configs_implementation(saved_fused):
+    optimizers = []
+    for fused in (saved_fused, not saved_fused):
+        cfg = load_config(CONFIG, ["MODEL.DEVICE", "cpu", "SOLVER.FUSED_OPTIMIZER", fused])
+        model = Trainer.build_model(cfg)
+        optimizers.append((model, Trainer.build_optimizer(cfg, model)))
+    (model, saved), (_, loading) = optimizers
+    step_twice(model, saved)
+    loading.load_state_dict(saved.state_dict())
+    assert {(g["fused"], g["foreach"]) for g in loading.param_groups} == {(None, True) if saved_fused else (True, None)}
+    assert all("exp_avg" in state for state in loading.state.values()) and len(loading.state) == len(saved.state)
+
+
 @pytest.mark.parametrize("precision, fused", [("float16", None), ("bfloat16", True)])
 def test_float16_training_is_not_fused(precision, fused):
     """
