@@ -64,7 +64,7 @@ def test_sgd_is_detectron2s_sgd_fused():
     assert settings_by_parameter(ours_model, ours, keys) == settings_by_parameter(theirs_model, theirs, keys)
     assert len(set(settings_by_parameter(ours_model, ours, keys))) == 4  # norm weights and biases, other weights and biases
     for a, b in zip(step_twice(ours_model, ours), step_twice(theirs_model, theirs)):
-        torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-5)  # AdamW: 1e-5 is 0.1% of an update at lr 0.01
+        torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-5)
 
 
 @pytest.mark.parametrize("optimizer", ["SGD", "AdamW"])
