@@ -16,7 +16,7 @@ from detectron2.utils.events import EventStorage
 from tabulate import tabulate
 
 from d2ext.engine import load_config, trainer_class
-from speed import images_per_second, trainer_iteration
+from speed import config_training_loop, images_per_second, trainer_iteration
 
 CONFIGS = ("configs/shapes/detection/faster_rcnn_R_18_FPN.yaml", "configs/shapes/detection/ssd_R_18.yaml",
            "configs/shapes/classification/mobilenet_v3_small.yaml", "configs/digits/classification/resnet18.yaml",
@@ -37,8 +37,7 @@ def loader_images_per_second(loader, num_batches, warmup=3):
 
 def training_images_per_second(trainer_cls, cfg, batch, steps):
     """Images/s of `steps` training iterations of the config's model and optimizer on the fixed `batch`."""
-    model = trainer_cls.build_model(cfg)
-    inner = trainer_cls.build_inner_trainer(cfg, model, itertools.repeat(batch), trainer_cls.build_optimizer(cfg, model))
+    inner = config_training_loop(trainer_cls, cfg, itertools.repeat(batch))
     with EventStorage(0) as storage:
         return images_per_second(lambda: trainer_iteration(inner, storage), len(batch), steps, warmup=1)
 

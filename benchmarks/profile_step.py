@@ -20,7 +20,7 @@ from detectron2.utils.events import EventStorage
 from torch.profiler import ProfilerActivity, profile
 
 from d2ext.engine import load_config, trainer_class
-from speed import trainer_iteration
+from speed import config_training_loop, trainer_iteration
 
 PACKAGES = ("d2ext", "detectron2", "torchvision", "torch", "fvcore", "numpy", "cv2", "PIL")
 
@@ -53,9 +53,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
     cfg = load_config(args.config_file, ["MODEL.DEVICE", "cpu", "DATALOADER.NUM_WORKERS", 0] + args.opts)
     trainer_cls = trainer_class(cfg)
-    model = trainer_cls.build_model(cfg)
-    trainer = trainer_cls.build_inner_trainer(cfg, model, trainer_cls.build_train_loader(cfg),
-                                              trainer_cls.build_optimizer(cfg, model))
+    trainer = config_training_loop(trainer_cls, cfg, trainer_cls.build_train_loader(cfg))
     with EventStorage(0) as storage:
         for _ in range(2):
             trainer_iteration(trainer, storage)

@@ -170,11 +170,12 @@ ROWS = {
 }
 
 
-def measure(key, row, training, iters, rounds, peaks):
+def measure(key, row, phase, iters, rounds, peaks):
     """
-    [(variant, images/s, ratio, peak MB, GFLOP/s, % of peak)] of `row` (ROWS[key]) in training or inference,
-    for the variants that `peaks` (dtype name -> matmul GFLOP/s) has a peak for.
+    [(variant, images/s, ratio, peak MB, GFLOP/s, % of peak)] of `row` (ROWS[key]) in `phase` ("train" or
+    "inference"), for the variants that `peaks` (dtype name -> matmul GFLOP/s) has a peak for.
     """
+    training = phase == "train"
     row.set_training(training)
     steps = {variant: step for variant, step in row.steps(training).items() if variant != MIXED or "bf16" in peaks}
     for step in steps.values():
@@ -184,7 +185,6 @@ def measure(key, row, training, iters, rounds, peaks):
     for _ in range(rounds):
         for variant, step in steps.items():
             speeds[variant].append(images_per_second(step, row.num_images, iters, warmup=1))
-    phase = "train" if training else "inference"
     reference = statistics.median(speeds["reference fp32"])
     rows = []
     for variant in steps:
@@ -216,10 +216,10 @@ def main(argv=None):
     with EventStorage(0):
         for key in args.models:
             row = ROWS[key]()
-            for training in (True, False):
-                for variant, speed, ratio, memory, gflops, share in measure(key, row, training, args.iters, args.rounds, peaks):
+            for phase in ("train", "inference"):
+                for variant, speed, ratio, memory, gflops, share in measure(key, row, phase, args.iters, args.rounds, peaks):
                     table.append((row.name, row.reference if variant == "reference fp32" else "",
-                                  "train" if training else "inference", variant, f"{speed:.2f}", f"{ratio:.2f}",
+                                  phase, variant, f"{speed:.2f}", f"{ratio:.2f}",
                                   f"{memory:.0f}", f"{gflops:.1f}", f"{share:.1f}"))
             print(f"measured {row.name}", flush=True)
     bf16 = ("has bf16 arithmetic" if cpu_computes_bf16() else "has no bf16 arithmetic (AVX512-BF16, AMX): bf16 is "

@@ -9,7 +9,7 @@ from detectron2.utils.events import EventStorage
 from tabulate import tabulate
 
 __all__ = ["Pair", "speed_argument_parser", "run_conditions", "images_per_second", "side_by_side", "sgd_step",
-           "inference_step", "trainer_iteration", "train_and_inference_table"]
+           "inference_step", "config_training_loop", "trainer_iteration", "train_and_inference_table"]
 
 
 class Pair(NamedTuple):
@@ -77,6 +77,12 @@ def sgd_step(model, compute_loss):
         optimizer.step()
 
     return step
+
+
+def config_training_loop(trainer_cls, cfg, data):
+    """The loop that trains `cfg` (trainer_cls.build_inner_trainer: its model, optimizer and precision) on the iterable `data`."""
+    model = trainer_cls.build_model(cfg)
+    return trainer_cls.build_inner_trainer(cfg, model, data, trainer_cls.build_optimizer(cfg, model))
 
 
 def trainer_iteration(trainer, storage):
