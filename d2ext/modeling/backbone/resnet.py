@@ -1,9 +1,9 @@
 """torchvision's ResNet-18/34/50/101 as a detectron2 Backbone, alone or under an FPN."""
 from detectron2.layers import ShapeSpec
 from detectron2.modeling import BACKBONE_REGISTRY, FPN, Backbone
-from detectron2.modeling.backbone.fpn import LastLevelMaxPool
 from torch import nn
 
+from .fpn import max_pool_top_block
 from .torchvision_models import build_torchvision_model, convert_norm, freeze_children, last_conv_channels
 
 __all__ = ["TorchvisionResNet", "build_torchvision_resnet_backbone", "build_torchvision_resnet_fpn_backbone"]
@@ -111,12 +111,14 @@ def build_torchvision_resnet_fpn_backbone(cfg, input_shape: ShapeSpec):
     """
     detectron2's FPN (MODEL.FPN.*) over a torchvision ResNet: detectron2's build_resnet_fpn_backbone
     with the torchvision network underneath, so torchvision or d2ext classification weights load into it.
+    MODEL.FPN.IN_FEATURES may end before res5, as in build_resnet_fpn_to_last_stage_backbone.
     """
+    bottom_up = _resnet_from_config(cfg, cfg.MODEL.FPN.IN_FEATURES)
     return FPN(
-        bottom_up=_resnet_from_config(cfg, cfg.MODEL.FPN.IN_FEATURES),
+        bottom_up=bottom_up,
         in_features=cfg.MODEL.FPN.IN_FEATURES,
         out_channels=cfg.MODEL.FPN.OUT_CHANNELS,
         norm=cfg.MODEL.FPN.NORM,
-        top_block=LastLevelMaxPool(),
+        top_block=max_pool_top_block(bottom_up, cfg.MODEL.FPN.IN_FEATURES),
         fuse_type=cfg.MODEL.FPN.FUSE_TYPE,
     )
