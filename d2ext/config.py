@@ -3,7 +3,7 @@ from detectron2.config import CfgNode as CN
 from detectron2.config import get_cfg as get_detectron2_cfg
 from detectron2.projects.deeplab import add_deeplab_config
 
-__all__ = ["add_d2ext_config", "get_cfg"]
+__all__ = ["add_d2ext_config", "config_value", "get_cfg"]
 
 
 def add_d2ext_config(cfg):
@@ -245,4 +245,11 @@ def get_cfg():
     """detectron2's default config with d2ext's keys added."""
     cfg = get_detectron2_cfg()
     add_d2ext_config(cfg)
+    return cfg
+
+
+def config_value(cfg, key):
+    """The value of the dotted config `key` ("MODEL.RPN.IN_FEATURES") in `cfg`."""
+    for part in key.split("."):
+        cfg = cfg[part]
     return cfg

@@ -16,8 +16,10 @@ from fvcore.common.registry import Registry
 from torch import optim
 
 from ..checkpoint import Checkpointer
+from ..config import config_value
 from ..data import build_mapper
 from ..evaluation import build_evaluator
+from ..modeling import check_head_features
 from ..utils.events import MetricsJSONWriter
 from ..utils.file_io import atomic_write_json, remove_temporary_files
 from .mixed_precision import MixedPrecisionTrainer, autocast_dtype, describe_precision, inference_precision
@@ -60,12 +62,6 @@ def memory_format(cfg):
     return torch.channels_last if cfg.MODEL.CHANNELS_LAST else torch.contiguous_format
 
 
-def _config_value(cfg, key):
-    for part in key.split("."):
-        cfg = cfg[part]
-    return cfg
-
-
 def check_num_classes(cfg, dataset_names):
     """
     Raise ValueError when the model's class count differs from a dataset's classes, or a semantic
@@ -75,7 +71,7 @@ def check_num_classes(cfg, dataset_names):
     key, classes_field = NUM_CLASSES_KEYS.get(cfg.MODEL.META_ARCHITECTURE, (None, None))
     if key is None:
         return
-    num_classes = _config_value(cfg, key)
+    num_classes = config_value(cfg, key)
     for name in dataset_names:
         metadata = MetadataCatalog.get(name)
         classes = metadata.get(classes_field)
@@ -162,7 +158,11 @@ class Trainer(DefaultTrainer):
 
     @classmethod
     def build_model(cls, cfg):
-        """DefaultTrainer.build_model, its weights in channels_last memory format when MODEL.CHANNELS_LAST."""
+        """
+        DefaultTrainer.build_model, its weights in channels_last memory format when MODEL.CHANNELS_LAST;
+        first a clear error when a head reads features the backbone does not return (check_head_features).
+        """
+        check_head_features(cfg)
         return super().build_model(cfg).to(memory_format=memory_format(cfg))
 
     @classmethod
