@@ -32,22 +32,26 @@ CONFIG = os.path.join(os.path.dirname(__file__), "..", "configs/shapes/detection
 def torchvision_faster_rcnn(cfg):
     """torchvision's FasterRCNN with the sizes of the d2ext config `cfg`."""
     fpn_channels = cfg.MODEL.FPN.OUT_CHANNELS
+    stages = [int(name[-1]) - 1 for name in cfg.MODEL.FPN.IN_FEATURES]  # res2 -> torchvision's layer1
     backbone = BackboneWithFPN(
         resnet18(weights=None, norm_layer=nn.BatchNorm2d),
-        return_layers={"layer1": "0", "layer2": "1", "layer3": "2", "layer4": "3"},
-        in_channels_list=[64, 128, 256, 512], out_channels=fpn_channels,
+        return_layers={f"layer{stage}": str(level) for level, stage in enumerate(stages)},
+        in_channels_list=[64 * 2 ** (stage - 1) for stage in stages], out_channels=fpn_channels,
         norm_layer={"BN": nn.BatchNorm2d, "": None}[cfg.MODEL.FPN.NORM],
     )
+    # torchvision names the FPN levels "0", "1", ... and the max-pooled one on top "pool", as d2 p2, p3, ...
+    level_names = [str(level) for level in range(len(stages))] + ["pool"]
     resolution = cfg.MODEL.ROI_BOX_HEAD.POOLER_RESOLUTION
     return FasterRCNN(
         backbone,
         min_size=cfg.INPUT.MIN_SIZE_TEST, max_size=cfg.INPUT.MAX_SIZE_TEST,
         image_mean=[m / 255 for m in cfg.MODEL.PIXEL_MEAN[::-1]], image_std=[s / 255 for s in cfg.MODEL.PIXEL_STD[::-1]],
         rpn_anchor_generator=AnchorGenerator(tuple(tuple(s) for s in cfg.MODEL.ANCHOR_GENERATOR.SIZES),
-                                             (tuple(cfg.MODEL.ANCHOR_GENERATOR.ASPECT_RATIOS[0]),) * 5),
+                                             (tuple(cfg.MODEL.ANCHOR_GENERATOR.ASPECT_RATIOS[0]),) * len(level_names)),
         rpn_pre_nms_top_n_train=cfg.MODEL.RPN.PRE_NMS_TOPK_TRAIN, rpn_pre_nms_top_n_test=cfg.MODEL.RPN.PRE_NMS_TOPK_TEST,
         rpn_post_nms_top_n_train=cfg.MODEL.RPN.POST_NMS_TOPK_TRAIN, rpn_post_nms_top_n_test=cfg.MODEL.RPN.POST_NMS_TOPK_TEST,
-        box_roi_pool=MultiScaleRoIAlign(["0", "1", "2", "3"], resolution, cfg.MODEL.ROI_BOX_HEAD.POOLER_SAMPLING_RATIO),
+        box_roi_pool=MultiScaleRoIAlign(level_names[:len(cfg.MODEL.ROI_HEADS.IN_FEATURES)], resolution,
+                                        cfg.MODEL.ROI_BOX_HEAD.POOLER_SAMPLING_RATIO),
         box_head=TwoMLPHead(fpn_channels * resolution**2, cfg.MODEL.ROI_BOX_HEAD.FC_DIM),
         box_predictor=FastRCNNPredictor(cfg.MODEL.ROI_BOX_HEAD.FC_DIM, cfg.MODEL.ROI_HEADS.NUM_CLASSES + 1),
         box_batch_size_per_image=cfg.MODEL.ROI_HEADS.BATCH_SIZE_PER_IMAGE,
