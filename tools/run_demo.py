@@ -11,7 +11,7 @@ import subprocess
 import sys
 import time
 
-CONFIG = "configs/shapes/detection/faster_rcnn_R_18_FPN.yaml"
+CONFIG = "configs/shapes/detection/cascade_rcnn_R_18_FPN.yaml"
 OUTPUT_DIR = "output/demo"
 NUM_OVERLAYS = 16
 OVERLAY_SCALE = "4"  # 128 px scenes drawn at 512 px, so that labels stay readable
@@ -40,7 +40,7 @@ def main():
 
     with open(f"{OUTPUT_DIR}/evaluation_results.json") as f:
         bbox = json.load(f)["results"]["shapes_val"]["bbox"]
-    print("\n==== d2ext demo: Faster R-CNN R18-FPN on shapes_val ====")
+    print("\n==== d2ext demo: Cascade R-CNN R18-FPN on shapes_val ====")
     print(f"box AP {bbox['AP']:.1f}   AP50 {bbox['AP50']:.1f}   AP75 {bbox['AP75']:.1f}")
     print(f"time: {(time.perf_counter() - start) / 60:.1f} min in all ({train_minutes:.1f} min training + evaluation)")
     print(f"predicted overlays:    {os.path.abspath(predictions_dir)}")

@@ -52,3 +52,13 @@ def test_mask_rcnn_reports_box_and_mask_ap(tiny_config_for, tmp_path):
     run_tool("train_net.py", "--config-file", config, "SOLVER.MAX_ITER", "3", "OUTPUT_DIR", str(tmp_path / "out"))
     results = evaluation_results(str(tmp_path / "out"))["results"]["tiny_val"]
     assert {"AP", "AP50", "AP75"} <= set(results["bbox"]) and {"AP", "AP50", "AP75"} <= set(results["segm"])
+
+
+def test_demo_cascade_rcnn_trains_its_three_box_heads_and_reports_box_ap(tiny_config_for, tmp_path):
+    config = tiny_config_for("shapes/detection/cascade_rcnn_R_18_FPN.yaml")
+    run_tool("train_net.py", "--config-file", config, "SOLVER.MAX_ITER", "3", "OUTPUT_DIR", str(tmp_path / "out"))
+    with open(tmp_path / "out" / "metrics.json") as f:
+        losses = f.read()
+    assert all(f"loss_box_reg_stage{stage}" in losses for stage in range(3))
+    bbox = evaluation_results(str(tmp_path / "out"))["results"]["tiny_val"]["bbox"]
+    assert {"AP", "AP50", "AP75", "AP-circle", "AP-square", "AP-triangle"} <= set(bbox)
