@@ -1,5 +1,5 @@
 """torchvision architectures as detectron2 backbones, in detectron2's BACKBONE_REGISTRY."""
-from .fpn import build_resnet_fpn_to_last_stage_backbone, max_pool_top_block
+from .fpn import build_resnet_fpn_to_last_stage_backbone, fpn_over, max_pool_top_block
 from .resnet import TorchvisionResNet, build_torchvision_resnet_backbone, build_torchvision_resnet_fpn_backbone
 from .sequential_features import (
     SequentialFeaturesBackbone,

@@ -6,7 +6,7 @@ from detectron2.modeling import BACKBONE_REGISTRY, FPN
 from detectron2.modeling.backbone import build_resnet_backbone
 from detectron2.modeling.backbone.fpn import LastLevelMaxPool
 
-__all__ = ["max_pool_top_block", "build_resnet_fpn_to_last_stage_backbone"]
+__all__ = ["max_pool_top_block", "fpn_over", "build_resnet_fpn_to_last_stage_backbone"]
 
 
 def max_pool_top_block(bottom_up, in_features):
@@ -19,14 +19,8 @@ def max_pool_top_block(bottom_up, in_features):
     return top_block
 
 
-@BACKBONE_REGISTRY.register()
-def build_resnet_fpn_to_last_stage_backbone(cfg, input_shape: ShapeSpec):
-    """
-    detectron2's build_resnet_fpn_backbone, whose ResNet may end at any stage: with MODEL.RESNETS.OUT_FEATURES
-    and MODEL.FPN.IN_FEATURES ["res2", "res3", "res4"], res5 is not built and the outputs are p2..p5
-    (p5 max-pooled from p4) instead of p2..p6.
-    """
-    bottom_up = build_resnet_backbone(cfg, input_shape)
+def fpn_over(bottom_up, cfg):
+    """detectron2's FPN (MODEL.FPN.*) over the Backbone `bottom_up`, its extra level from max_pool_top_block."""
     in_features = cfg.MODEL.FPN.IN_FEATURES
     return FPN(
         bottom_up=bottom_up,
@@ -36,3 +30,13 @@ def build_resnet_fpn_to_last_stage_backbone(cfg, input_shape: ShapeSpec):
         top_block=max_pool_top_block(bottom_up, in_features),
         fuse_type=cfg.MODEL.FPN.FUSE_TYPE,
     )
+
+
+@BACKBONE_REGISTRY.register()
+def build_resnet_fpn_to_last_stage_backbone(cfg, input_shape: ShapeSpec):
+    """
+    detectron2's build_resnet_fpn_backbone, whose ResNet may end at any stage: with MODEL.RESNETS.OUT_FEATURES
+    and MODEL.FPN.IN_FEATURES ["res2", "res3", "res4"], res5 is not built and the outputs are p2..p5
+    (p5 max-pooled from p4) instead of p2..p6.
+    """
+    return fpn_over(build_resnet_backbone(cfg, input_shape), cfg)

@@ -1,9 +1,9 @@
 """torchvision's ResNet-18/34/50/101 as a detectron2 Backbone, alone or under an FPN."""
 from detectron2.layers import ShapeSpec
-from detectron2.modeling import BACKBONE_REGISTRY, FPN, Backbone
+from detectron2.modeling import BACKBONE_REGISTRY, Backbone
 from torch import nn
 
-from .fpn import max_pool_top_block
+from .fpn import fpn_over
 from .torchvision_models import build_torchvision_model, convert_norm, freeze_children, last_conv_channels
 
 __all__ = ["TorchvisionResNet", "build_torchvision_resnet_backbone", "build_torchvision_resnet_fpn_backbone"]
@@ -113,12 +113,4 @@ def build_torchvision_resnet_fpn_backbone(cfg, input_shape: ShapeSpec):
     with the torchvision network underneath, so torchvision or d2ext classification weights load into it.
     MODEL.FPN.IN_FEATURES may end before res5, as in build_resnet_fpn_to_last_stage_backbone.
     """
-    bottom_up = _resnet_from_config(cfg, cfg.MODEL.FPN.IN_FEATURES)
-    return FPN(
-        bottom_up=bottom_up,
-        in_features=cfg.MODEL.FPN.IN_FEATURES,
-        out_channels=cfg.MODEL.FPN.OUT_CHANNELS,
-        norm=cfg.MODEL.FPN.NORM,
-        top_block=max_pool_top_block(bottom_up, cfg.MODEL.FPN.IN_FEATURES),
-        fuse_type=cfg.MODEL.FPN.FUSE_TYPE,
-    )
+    return fpn_over(_resnet_from_config(cfg, cfg.MODEL.FPN.IN_FEATURES), cfg)
