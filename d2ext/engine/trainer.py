@@ -159,11 +159,16 @@ class Trainer(DefaultTrainer):
     @classmethod
     def build_model(cls, cfg):
         """
-        DefaultTrainer.build_model, its weights in channels_last memory format when MODEL.CHANNELS_LAST;
-        first a clear error when a head reads features the backbone does not return (check_head_features).
+        DefaultTrainer.build_model, its weights in channels_last memory format when MODEL.CHANNELS_LAST.
+        When detectron2's build stops on a head that reads features the backbone does not return, the
+        error names them (check_head_features, which builds a second backbone, so only on failure).
         """
-        check_head_features(cfg)
-        return super().build_model(cfg).to(memory_format=memory_format(cfg))
+        try:
+            model = super().build_model(cfg)
+        except (KeyError, AssertionError):
+            check_head_features(cfg)
+            raise
+        return model.to(memory_format=memory_format(cfg))
 
     @classmethod
     def build_inner_trainer(cls, cfg, model, data_loader, optimizer):

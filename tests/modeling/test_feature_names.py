@@ -7,17 +7,17 @@ import pytest
 from conftest import REPO
 from d2ext.engine import Trainer, load_config
 
-DEMO = os.path.join(REPO, "configs", "shapes", "detection", "faster_rcnn_R_18_FPN.yaml")
+FASTER_RCNN = os.path.join(REPO, "configs", "shapes", "detection", "faster_rcnn_R_18_FPN.yaml")
 
 
-# The demo detector's backbone ending at res4, so that its FPN returns p2..p5 (detectron2's usual p6 is not there).
+# The shapes Faster R-CNN's backbone ending at res4, so that its FPN returns p2..p5 (detectron2's usual p6 is not there).
 TO_RES4 = ["MODEL.BACKBONE.NAME", "build_resnet_fpn_to_last_stage_backbone",
            "MODEL.RESNETS.OUT_FEATURES", "['res2', 'res3', 'res4']", "MODEL.FPN.IN_FEATURES", "['res2', 'res3', 'res4']",
            "MODEL.RPN.IN_FEATURES", "['p2', 'p3', 'p4', 'p5']", "MODEL.ANCHOR_GENERATOR.SIZES", "[[16], [32], [64], [128]]"]
 
 
 def build(*opts):
-    return Trainer.build_model(load_config(DEMO, ["MODEL.DEVICE", "cpu", *TO_RES4, *opts]))
+    return Trainer.build_model(load_config(FASTER_RCNN, ["MODEL.DEVICE", "cpu", *TO_RES4, *opts]))
 
 
 def test_rpn_level_beyond_the_backbone_names_key_value_and_outputs():
