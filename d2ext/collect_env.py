@@ -33,20 +33,10 @@ def _detectron2_c_ops():
     return "present"
 
 
-def _auto_device():
-    """What MODEL.DEVICE "auto" resolves to on this machine."""
-    from d2ext.config import get_cfg
-    from d2ext.engine import resolve_device
-
-    cfg = get_cfg()
-    resolve_device(cfg)
-    return cfg.MODEL.DEVICE
-
-
 def collect_env_info():
     """The facts as a table (str): versions, detectron2's _C, CUDA and device."""
     import d2ext
-    from d2ext.engine.setup import usable_cpu_cores
+    from d2ext.config import get_cfg, usable_cpu_cores
 
     rows = [
         ("Python", sys.version.replace("\n", " ")),
@@ -71,7 +61,7 @@ def collect_env_info():
         ("CPU cores (usable)", usable_cpu_cores()),
         ("torch CPU threads", torch.get_num_threads()),
         ("torch CPU capability", torch.backends.cpu.get_cpu_capability()),
-        ("default device (MODEL.DEVICE auto)", _auto_device()),
+        ("default device (MODEL.DEVICE auto)", get_cfg().MODEL.DEVICE),
     ]
     return tabulate(rows, headers=("", "value"), tablefmt="github")
 

@@ -1,11 +1,4 @@
-"""Checkpoint loading: detectron2's checkpointer extended, torchvision weight conversion."""
-from .checkpointer import Checkpointer
-from .torchvision_weights import (
-    SEGMENTATION_ARCHS,
-    SSD_ARCHS,
-    convert_torchvision,
-    convert_torchvision_classifier,
-    convert_torchvision_segmentation,
-    convert_torchvision_ssd,
-    torchvision_ssd_labels,
-)
+"""Checkpoint loading: detectron2's checkpointer made safe, and the torchvision converter registry."""
+from .checkpointer import SafeCheckpointer, check_pickle_holds_only_data
+from .torchvision_weights import (TORCHVISION_CONVERTER_REGISTRY, check_torchvision_state_dict, convert_torchvision,
+                                  torchvision_archs)

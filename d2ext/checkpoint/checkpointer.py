@@ -1,6 +1,6 @@
 """
-detectron2's DetectionCheckpointer with d2ext's backbone-only checkpoints, a clear word on re-initialised
-heads, and loading that never runs code from the file.
+detectron2's DetectionCheckpointer made safe: loading never runs code from the file, writing never leaves a
+half-written checkpoint; plus d2ext's backbone-only checkpoints and a clear word on re-initialised heads.
 """
 import logging
 import pickle
@@ -9,10 +9,9 @@ import torch
 from detectron2.checkpoint import DetectionCheckpointer
 from detectron2.utils.file_io import PathManager
 
-from ..modeling.backbone import SequentialFeaturesBackbone, TorchvisionResNet
 from ..utils.file_io import AtomicWrites
 
-__all__ = ["Checkpointer", "check_pickle_holds_only_data"]
+__all__ = ["SafeCheckpointer", "check_pickle_holds_only_data"]
 
 logger = logging.getLogger(__name__)
 
@@ -35,10 +34,14 @@ def check_pickle_holds_only_data(file):
     _DataOnlyUnpickler(file, encoding="latin1").load()
 
 
-class Checkpointer(DetectionCheckpointer):
+class SafeCheckpointer(DetectionCheckpointer):
     """
-    DetectionCheckpointer that also
+    DetectionCheckpointer that
 
+    * loads only data: ``.pkl`` files through an unpickler that builds nothing but arrays, numbers, strings,
+      lists and dicts, every other file (``.pth``, pycls' ``.pyth``, ...) with torch's ``weights_only`` loader;
+      a file that holds anything else is refused with a ValueError naming it;
+    * writes checkpoints and ``last_checkpoint`` atomically;
     * loads a backbone-only checkpoint (``"backbone_arch"`` set, from ``tools/convert_torchvision.py
       --backbone-only``) into the model's torchvision backbone of that architecture, wherever it sits;
     * says which layers keep their fresh initialisation because the checkpoint's shapes differ, as
@@ -61,16 +64,18 @@ class Checkpointer(DetectionCheckpointer):
             except pickle.UnpicklingError as e:
                 raise ValueError(f"{filename}: refused, {e}. d2ext loads .pkl weights only if they hold nothing but "
                                  "numpy arrays, numbers, strings, lists and dicts.") from e
-        return super()._load_file(filename)
-
-    def _torch_load(self, filename):
-        """A .pth/.pt checkpoint with torch.load(weights_only=True), on every torch version: tensors and plain data only."""
         try:
-            return torch.load(filename, map_location="cpu", weights_only=True)
+            # Other files go through torch.load: _torch_load below, and for .pyth detectron2's own torch.load, whose
+            # default is weights_only=True from torch 2.6 on (pyproject.toml's floor).
+            return super()._load_file(filename)
         except pickle.UnpicklingError as e:
             raise ValueError(f"{filename}: refused, torch.load(weights_only=True) cannot read it: it holds objects other "
                              f"than tensors and plain data, which could run code ({str(e).splitlines()[0]}). Save "
                              "state dicts (torch.save(model.state_dict(), ...)) or convert the file where you trust it.") from e
+
+    def _torch_load(self, filename):
+        """A .pth/.pt checkpoint with torch.load(weights_only=True), whatever torch's default: tensors and plain data only."""
+        return torch.load(filename, map_location="cpu", weights_only=True)
 
     def _load_model(self, checkpoint):
         arch = checkpoint.get("backbone_arch")
@@ -87,8 +92,7 @@ class Checkpointer(DetectionCheckpointer):
     def _backbone_prefix(self, arch):
         """'<module path>.' of the model's only torchvision backbone of `arch`."""
         model = self.model.module if hasattr(self.model, "module") else self.model
-        paths = [name for name, m in model.named_modules()
-                 if isinstance(m, (TorchvisionResNet, SequentialFeaturesBackbone)) and m.arch == arch]
+        paths = [name for name, m in model.named_modules() if getattr(m, "torchvision_arch", None) == arch]
         if len(paths) != 1:
             raise ValueError(f"a backbone-only {arch} checkpoint needs a model with exactly one torchvision {arch} "
                              f"backbone, this {type(model).__name__} has {len(paths)}. Set MODEL.BACKBONE.NAME to a "

@@ -1,4 +1,4 @@
 from .predictor import Predictor
-from .setup import load_config, resolve_device, setup
-from .trainer import TRAINER_REGISTRY, Trainer, trainer_class
-from .gan_trainer import GANTrainer
+from .setup import setup
+from .trainer import (MODEL_CONFIG_CHECKS, NUM_CLASSES_KEYS, TRAINER_REGISTRY, Trainer, register_num_classes_key,
+                      trainer_class)

@@ -1,9 +1,13 @@
-"""detectron2's DefaultPredictor with the test-time image pipeline of the config's dataset mapper, batched."""
+"""Predictor: detectron2's DefaultPredictor interface for every d2ext task, batched."""
+import numpy as np
 import torch
+from detectron2.data import MetadataCatalog
+from detectron2.data import detection_utils as utils
 from detectron2.data import transforms as T
-from detectron2.engine import DefaultPredictor
+from detectron2.modeling import build_model
+from PIL import Image
 
-from ..checkpoint import Checkpointer
+from ..checkpoint import SafeCheckpointer
 from ..data import build_mapper
 from .mixed_precision import inference_precision
 from .trainer import memory_format
@@ -11,49 +15,51 @@ from .trainer import memory_format
 __all__ = ["Predictor"]
 
 
-class _MapperAugmentations:
-    """The `augmentations` of a dataset mapper behind the ``get_transform(image)`` call DefaultPredictor makes."""
-
-    def __init__(self, augmentations):
-        self.augmentations = augmentations
-
-    def get_transform(self, image):
-        return self.augmentations(T.AugInput(image))
-
-
-class Predictor(DefaultPredictor):
+class Predictor:
     """
-    DefaultPredictor (BGR (H, W, 3) image in, one model output dict out) whose resizing is that of
-    the INPUT.DATASET_MAPPER at test time, so a classifier sees the same resize and centre crop as
-    in evaluation and a detector the same shortest-edge resize as before. MODEL.WEIGHTS loads through d2ext's
-    Checkpointer, which refuses files that would run code (DefaultPredictor's own loader unpickles .pkl freely).
-    ``predict_batch`` runs several images in one forward; inference runs under torch.inference_mode, and
-    autocast when TEST.AMP.ENABLED.
+    DefaultPredictor's interface (a BGR (H, W, 3) uint8 image in, the model's output dict for it out) for every
+    d2ext task. Unlike DefaultPredictor, the image is resized (and cropped) as the config's INPUT.DATASET_MAPPER
+    does at test time, so a classifier sees the same resize and centre crop as in evaluation, an SSD its square
+    input; it is converted to any INPUT.FORMAT ("BGR", "RGB" or "L"); MODEL.WEIGHTS loads through
+    SafeCheckpointer, which refuses files that would run code; inference runs under torch.inference_mode,
+    autocast when TEST.AMP.ENABLED, in channels_last when MODEL.CHANNELS_LAST.
+
+    Attributes: ``cfg``, ``model`` (in eval mode), ``metadata`` (of DATASETS.TEST[0], None without a test
+    dataset), ``augmentations`` (the mapper's test-time T.AugmentationList).
     """
 
     def __init__(self, cfg):
-        without_weights = cfg.clone()
-        without_weights.defrost()
-        without_weights.MODEL.WEIGHTS = ""
-        super().__init__(without_weights)
         self.cfg = cfg.clone()
-        self.model.to(memory_format=memory_format(cfg))
-        Checkpointer(self.model).load(cfg.MODEL.WEIGHTS)
-        self.aug = _MapperAugmentations(build_mapper(self.cfg, is_train=False).augmentations)
+        self.model = build_model(self.cfg).eval().to(memory_format=memory_format(cfg))
+        SafeCheckpointer(self.model).load(cfg.MODEL.WEIGHTS)
+        self.metadata = MetadataCatalog.get(cfg.DATASETS.TEST[0]) if cfg.DATASETS.TEST else None
+        self.augmentations = build_mapper(self.cfg, is_train=False).augmentations
+        self.input_format = cfg.INPUT.FORMAT
 
     def __call__(self, original_image):
         """BGR (H, W, 3) uint8 image -> the model's output dict for it."""
         return self.predict_batch([original_image])[0]
 
-    def predict_batch(self, original_images):
-        """BGR (H, W, 3) uint8 images -> the model's output dicts, from one forward over all of them."""
-        with torch.inference_mode(), inference_precision(self.cfg):
-            return self.model([self._model_input(image) for image in original_images])
+    def predict_batch(self, original_images, **fields):
+        """
+        BGR (H, W, 3) uint8 images -> the model's output dicts, from one forward over all of them. `fields` are
+        added to every model input (e.g. ``domain="B"`` for a CycleGAN).
+        """
+        return self._run([{**self.model_input(image), **fields} for image in original_images])
 
-    def _model_input(self, original_image):
-        """DefaultPredictor's input dict for one BGR image: resized "image" (C, H', W') and the original size."""
-        if self.input_format == "RGB":
-            original_image = original_image[:, :, ::-1]
+    def generate(self, seeds):
+        """Integer seeds -> the outputs of a model that generates images from seeds (DCGAN: "generated")."""
+        return self._run([{"seed": int(seed)} for seed in seeds])
+
+    def model_input(self, original_image):
+        """The model's input dict for one BGR image: "image" ((C, H', W') uint8 after the test-time transforms), "height", "width"."""
         height, width = original_image.shape[:2]
-        image = self.aug.get_transform(original_image).apply_image(original_image)
-        return {"image": torch.as_tensor(image.astype("float32").transpose(2, 0, 1)), "height": height, "width": width}
+        rgb = Image.fromarray(np.ascontiguousarray(original_image[:, :, ::-1]))
+        aug_input = T.AugInput(utils.convert_PIL_to_numpy(rgb, self.input_format))
+        self.augmentations(aug_input)
+        image = np.ascontiguousarray(aug_input.image.transpose(2, 0, 1))
+        return {"image": torch.as_tensor(image), "height": height, "width": width}
+
+    def _run(self, inputs):
+        with torch.inference_mode(), inference_precision(self.cfg):
+            return self.model(inputs)

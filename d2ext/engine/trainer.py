@@ -5,39 +5,45 @@ import weakref
 
 import torch
 from detectron2.data import MetadataCatalog, build_detection_test_loader, build_detection_train_loader
-from detectron2.engine import DefaultTrainer, SimpleTrainer, TrainerBase, create_ddp_model
+from detectron2.engine import AMPTrainer, DefaultTrainer, SimpleTrainer, TrainerBase, create_ddp_model, hooks
 from detectron2.modeling import META_ARCH_REGISTRY
 from detectron2.projects.deeplab import build_lr_scheduler
 from detectron2.solver.build import get_default_optimizer_params, maybe_add_gradient_clipping
 from detectron2.utils import comm
-from detectron2.utils.events import CommonMetricPrinter, TensorboardXWriter, get_event_storage
 from detectron2.utils.logger import setup_logger
-from fvcore.common.registry import Registry
+from detectron2.utils.registry import Registry
 from torch import optim
 
-from ..checkpoint import Checkpointer
+from ..checkpoint import SafeCheckpointer
 from ..config import config_value
 from ..data import build_mapper
-from ..evaluation import build_evaluator
-from ..modeling import check_head_features
-from ..utils.events import MetricsJSONWriter
+from ..evaluation import build_evaluator, evaluated_iteration, evaluating_iteration
+from ..utils.events import trim_metrics_file
 from ..utils.file_io import atomic_write_json, remove_temporary_files
-from .mixed_precision import MixedPrecisionTrainer, autocast_dtype, describe_precision, inference_precision
+from ..utils.private_apis import record_eval_results
+from .mixed_precision import AutocastForward, autocast_dtype, describe_precision, inference_precision
 
-__all__ = ["NUM_CLASSES_KEYS", "TRAINER_REGISTRY", "check_num_classes", "memory_format", "Trainer", "trainer_class"]
+__all__ = ["MODEL_CONFIG_CHECKS", "NUM_CLASSES_KEYS", "TRAINER_REGISTRY", "Trainer", "check_num_classes",
+           "memory_format", "register_num_classes_key", "trainer_class"]
 
-# META_ARCHITECTURE -> (config key of its class count, metadata field of a dataset's class names).
-# New meta-architectures add theirs.
-NUM_CLASSES_KEYS = {
-    "GeneralizedRCNN": ("MODEL.ROI_HEADS.NUM_CLASSES", "thing_classes"),
-    "RetinaNet": ("MODEL.RETINANET.NUM_CLASSES", "thing_classes"),
-    "ImageClassifier": ("MODEL.CLS_HEAD.NUM_CLASSES", "thing_classes"),
-    "SemanticSegmentor": ("MODEL.SEM_SEG_HEAD.NUM_CLASSES", "stuff_classes"),
-    "SSD": ("MODEL.SSD.NUM_CLASSES", "thing_classes"),
-}
+# META_ARCHITECTURE -> (config key of its class count, metadata field of a dataset's class names), filled by
+# the tasks with register_num_classes_key.
+NUM_CLASSES_KEYS = {}
+
+# META_ARCHITECTURE -> fn(cfg) that raises ValueError naming the config keys when the config cannot build that
+# model; run when detectron2's build fails, to replace its bare error. Filled by the tasks.
+MODEL_CONFIG_CHECKS = {}
 
 TRAINER_REGISTRY = Registry("D2EXT_TRAINER")
-TRAINER_REGISTRY.__doc__ = """Trainer classes, chosen by SOLVER.TRAINER: "Trainer" (one optimizer), "GANTrainer" (several)."""
+TRAINER_REGISTRY.__doc__ = """Trainer classes, chosen by SOLVER.TRAINER: "Trainer" (one optimizer) and the tasks' (several)."""
+
+
+def register_num_classes_key(meta_architecture, key, classes_field):
+    """
+    Declare that MODEL.META_ARCHITECTURE `meta_architecture` predicts the classes counted by the config `key`
+    ("MODEL.ROI_HEADS.NUM_CLASSES"), named by the datasets' metadata `classes_field` ("thing_classes").
+    """
+    NUM_CLASSES_KEYS[meta_architecture] = (key, classes_field)
 
 
 def trainer_class(cfg):
@@ -95,19 +101,23 @@ class Trainer(DefaultTrainer):
 
     * the dataset mapper is ``cfg.INPUT.DATASET_MAPPER`` (d2ext.data.MAPPER_REGISTRY);
     * the evaluator follows each test dataset's ``evaluator_type`` (d2ext.evaluation.EVALUATOR_REGISTRY);
-    * mixed precision on CUDA and CPU (SOLVER.AMP, TEST.AMP: MixedPrecisionTrainer), channels_last
-      weights (MODEL.CHANNELS_LAST), evaluation under torch.inference_mode;
+    * mixed precision on CPU and CUDA (SOLVER.AMP, TEST.AMP), detectron2's training-loop options
+      (SOLVER.ZERO_GRAD_BEFORE_FORWARD, ASYNC_WRITE_METRICS, AMP.LOG_GRAD_SCALER), channels_last weights
+      (MODEL.CHANNELS_LAST), evaluation under torch.inference_mode;
     * several CPU processes (``--num-gpus N`` without CUDA) train with DDP over gloo;
-    * checkpoints load through d2ext's Checkpointer (backbone-only torchvision weights, re-initialised heads);
+    * checkpoints load and save through SafeCheckpointer (no code run from a file, atomic writes,
+      backbone-only torchvision weights, a word on re-initialised heads);
     * evaluation results are also written to ``OUTPUT_DIR/evaluation_results.json``;
-    * ``metrics.json`` is rewritten atomically, and a resumed run drops the killed run's lines past its checkpoint.
+    * a resumed run cuts ``metrics.json`` back to the iterations before its checkpoint.
     """
 
     steps_optimizer_groups = False  # trains models of one optimizer; GANTrainer those with optimizer_groups
 
     def __init__(self, cfg):
-        # DefaultTrainer.__init__ hard-codes DDP on the local GPU (device_ids=[local_rank]), which
-        # DistributedDataParallel refuses for a CPU model; the rest is DefaultTrainer's construction.
+        # DefaultTrainer.__init__ builds three things inline, with no method to override: the DDP wrapper (with
+        # device_ids=[local_rank], which DistributedDataParallel refuses for a CPU model), the inner trainer
+        # (SimpleTrainer or the CUDA-only AMPTrainer, without detectron2's loop options) and the checkpointer.
+        # Here each comes from a method; the rest is DefaultTrainer's construction, in its order.
         TrainerBase.__init__(self)
         if not logging.getLogger("detectron2").isEnabledFor(logging.INFO):
             setup_logger()
@@ -119,14 +129,20 @@ class Trainer(DefaultTrainer):
         model = self.wrap_model(cfg, model)
         self._trainer = self.build_inner_trainer(cfg, model, data_loader, optimizer)
         self.scheduler = self.build_lr_scheduler(cfg, optimizer)
-        self.checkpointer = Checkpointer(model, cfg.OUTPUT_DIR, trainer=weakref.proxy(self))
+        self.checkpointer = SafeCheckpointer(model, cfg.OUTPUT_DIR, trainer=weakref.proxy(self))
         self.start_iter = 0
         self.max_iter = cfg.SOLVER.MAX_ITER
         self.cfg = cfg
         self.register_hooks(self.build_hooks())
 
     def train(self):
-        """DefaultTrainer.train; a NaN or infinite loss stops it with the iteration and the last good checkpoint."""
+        """
+        DefaultTrainer.train; a NaN or infinite loss stops it with the iteration and the last good checkpoint.
+        A run resumed at MAX_ITER whose model_final.pth is missing (its writer was killed) writes it.
+        """
+        if self.start_iter >= self.max_iter > 0 and comm.is_main_process():
+            if not os.path.exists(os.path.join(self.cfg.OUTPUT_DIR, "model_final.pth")):
+                self.checkpointer.save("model_final", iteration=self.iter)
         try:
             return super().train()
         except FloatingPointError as e:
@@ -138,17 +154,27 @@ class Trainer(DefaultTrainer):
             ) from e
 
     def resume_or_load(self, resume=True):
-        """DefaultTrainer.resume_or_load, after removing the temporary files of a killed run's checkpoint writes."""
+        """
+        DefaultTrainer.resume_or_load, after removing the temporary files of a killed run's checkpoint writes;
+        then metrics.json is cut back to the iterations before the one training starts at (trim_metrics_file).
+        """
         if comm.is_main_process() and os.path.isdir(self.cfg.OUTPUT_DIR):
             remove_temporary_files(self.cfg.OUTPUT_DIR)
         super().resume_or_load(resume)
+        if comm.is_main_process():
+            trim_metrics_file(os.path.join(self.cfg.OUTPUT_DIR, "metrics.json"), self.start_iter)
 
-    def build_writers(self):
-        """detectron2's default writers, with MetricsJSONWriter in place of its JSONWriter."""
-        trainer = weakref.proxy(self)  # as detectron2's hooks hold it: no reference cycle
-        return [CommonMetricPrinter(self.max_iter),
-                MetricsJSONWriter(os.path.join(self.cfg.OUTPUT_DIR, "metrics.json"), lambda: trainer.start_iter),
-                TensorboardXWriter(self.cfg.OUTPUT_DIR)]
+    def build_hooks(self):
+        """DefaultTrainer's hooks, its evaluation hook running ``evaluate``."""
+        return [hooks.EvalHook(self.cfg.TEST.EVAL_PERIOD, self.evaluate) if isinstance(h, hooks.EvalHook) else h
+                for h in super().build_hooks()]
+
+    def evaluate(self):
+        """Evaluate the model being trained (``test``), recorded as the evaluation of the current iteration."""
+        with evaluating_iteration(self.iter):
+            results = self.test(self.cfg, self.model)
+        record_eval_results(self, results)
+        return results
 
     @classmethod
     def wrap_model(cls, cfg, model):
@@ -160,23 +186,35 @@ class Trainer(DefaultTrainer):
     def build_model(cls, cfg):
         """
         DefaultTrainer.build_model, its weights in channels_last memory format when MODEL.CHANNELS_LAST.
-        When detectron2's build stops on a head that reads features the backbone does not return, the
-        error names them (check_head_features, which builds a second backbone, so only on failure).
+        When detectron2's build fails, the meta-architecture's config check (MODEL_CONFIG_CHECKS), if any, names
+        the config keys at fault.
         """
         try:
             model = super().build_model(cfg)
-        except (KeyError, AssertionError):
-            check_head_features(cfg)
+        except Exception:
+            check = MODEL_CONFIG_CHECKS.get(cfg.MODEL.META_ARCHITECTURE)
+            if check is not None:
+                check(cfg)
             raise
         return model.to(memory_format=memory_format(cfg))
 
     @classmethod
     def build_inner_trainer(cls, cfg, model, data_loader, optimizer):
-        """The loop that runs one iteration: MixedPrecisionTrainer under SOLVER.AMP, else SimpleTrainer."""
+        """
+        The loop that runs one iteration, with detectron2's options from the config: SimpleTrainer, on the model
+        wrapped in AutocastForward under bf16 SOLVER.AMP; detectron2's AMPTrainer (CUDA) under float16.
+        """
+        options = {"zero_grad_before_forward": cfg.SOLVER.ZERO_GRAD_BEFORE_FORWARD,
+                   "async_write_metrics": cfg.SOLVER.ASYNC_WRITE_METRICS}
         dtype = autocast_dtype(cfg, training=True)
-        if dtype is None:
-            return SimpleTrainer(model, data_loader, optimizer)
-        return MixedPrecisionTrainer(model, data_loader, optimizer, torch.device(cfg.MODEL.DEVICE).type, dtype)
+        if dtype == torch.float16:
+            trainer = AMPTrainer(model, data_loader, optimizer, grad_scaler=torch.amp.GradScaler("cuda"),
+                                 precision=dtype, log_grad_scaler=cfg.SOLVER.AMP.LOG_GRAD_SCALER, **options)
+            trainer.async_write_metrics = options["async_write_metrics"]  # AMPTrainer takes it but does not keep it
+            return trainer
+        if dtype is not None:
+            model = AutocastForward(model, torch.device(cfg.MODEL.DEVICE).type, dtype)
+        return SimpleTrainer(model, data_loader, optimizer, **options)
 
     @classmethod
     def build_optimizer(cls, cfg, model):
@@ -233,16 +271,18 @@ class Trainer(DefaultTrainer):
 
     @classmethod
     def test(cls, cfg, model, evaluators=None):
-        """DefaultTrainer.test under torch.inference_mode, autocast when TEST.AMP.ENABLED."""
+        """
+        DefaultTrainer.test under torch.inference_mode, autocast when TEST.AMP.ENABLED; the results are also
+        written to OUTPUT_DIR/evaluation_results.json with the iteration evaluated (during training) or the
+        weights (MODEL.WEIGHTS, outside training).
+        """
         with torch.inference_mode(), inference_precision(cfg):
             results = super().test(cfg, model, evaluators)
         if comm.is_main_process():
             # DefaultTrainer.test unwraps the results of a single test dataset; the file always keys by dataset.
             per_dataset = {cfg.DATASETS.TEST[0]: results} if len(cfg.DATASETS.TEST) == 1 else results
-            try:  # during training: the model being trained
-                evaluated = {"iteration": get_event_storage().iter, "weights": None}
-            except AssertionError:  # --eval-only: the checkpoint named by MODEL.WEIGHTS
-                evaluated = {"iteration": None, "weights": cfg.MODEL.WEIGHTS}
+            iteration = evaluated_iteration()
+            evaluated = {"iteration": iteration, "weights": None if iteration is not None else cfg.MODEL.WEIGHTS}
             atomic_write_json(os.path.join(cfg.OUTPUT_DIR, "evaluation_results.json"),
                               {**evaluated, "results": per_dataset})
         return results

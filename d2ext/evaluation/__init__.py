@@ -1,4 +1,3 @@
 from .build import EVALUATOR_REGISTRY, build_evaluator
-from .classification import ClassificationEvaluator
-from .sem_seg import SemanticSegmentationEvaluator
-from .gan import GANEvaluator
+from .iteration import evaluated_iteration, evaluating_iteration
+from .staged_outputs import StagedOutputs

@@ -3,10 +3,9 @@ from detectron2.layers import ShapeSpec
 from detectron2.modeling import BACKBONE_REGISTRY, Backbone
 from torch import nn
 
-from .fpn import fpn_over
 from .torchvision_models import build_torchvision_model, convert_norm, freeze_children, last_conv_channels
 
-__all__ = ["TorchvisionResNet", "build_torchvision_resnet_backbone", "build_torchvision_resnet_fpn_backbone"]
+__all__ = ["TorchvisionResNet", "build_torchvision_resnet_backbone", "torchvision_resnet_from_config"]
 
 _STEM = ("conv1", "bn1", "relu", "maxpool")
 _STAGES = ("res2", "res3", "res4", "res5")  # torchvision's layer1..layer4
@@ -52,7 +51,7 @@ class TorchvisionResNet(Backbone):
             output_stride: 32; 16 dilates res5, 8 dilates res4 and res5 (see ``dilate_stage``).
         """
         super().__init__()
-        self.arch = arch
+        self.torchvision_arch = arch  # backbone-only checkpoints of this architecture load here
         resnet = convert_norm(build_torchvision_model(arch, "resnet"), norm)
         names = ("stem", *_STAGES)
         unknown = set(out_features) - set(names)
@@ -95,7 +94,8 @@ class TorchvisionResNet(Backbone):
         return outputs
 
 
-def _resnet_from_config(cfg, out_features):
+def torchvision_resnet_from_config(cfg, out_features):
+    """TorchvisionResNet of MODEL.TORCHVISION (ARCH, NORM, OUTPUT_STRIDE) and MODEL.BACKBONE.FREEZE_AT, returning `out_features`."""
     return TorchvisionResNet(cfg.MODEL.TORCHVISION.ARCH, out_features, norm=cfg.MODEL.TORCHVISION.NORM,
                              freeze_at=cfg.MODEL.BACKBONE.FREEZE_AT, output_stride=cfg.MODEL.TORCHVISION.OUTPUT_STRIDE)
 
@@ -103,14 +103,4 @@ def _resnet_from_config(cfg, out_features):
 @BACKBONE_REGISTRY.register()
 def build_torchvision_resnet_backbone(cfg, input_shape: ShapeSpec):
     """MODEL.TORCHVISION.ARCH (a ResNet) returning MODEL.TORCHVISION.OUT_FEATURES."""
-    return _resnet_from_config(cfg, cfg.MODEL.TORCHVISION.OUT_FEATURES)
-
-
-@BACKBONE_REGISTRY.register()
-def build_torchvision_resnet_fpn_backbone(cfg, input_shape: ShapeSpec):
-    """
-    detectron2's FPN (MODEL.FPN.*) over a torchvision ResNet: detectron2's build_resnet_fpn_backbone
-    with the torchvision network underneath, so torchvision or d2ext classification weights load into it.
-    MODEL.FPN.IN_FEATURES may end before res5, as in build_resnet_fpn_to_last_stage_backbone.
-    """
-    return fpn_over(_resnet_from_config(cfg, cfg.MODEL.FPN.IN_FEATURES), cfg)
+    return torchvision_resnet_from_config(cfg, cfg.MODEL.TORCHVISION.OUT_FEATURES)

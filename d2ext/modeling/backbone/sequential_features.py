@@ -43,7 +43,7 @@ class SequentialFeaturesBackbone(Backbone):
             freeze_at: the number of leading stages not trained (0: train everything).
         """
         super().__init__()
-        self.arch = arch
+        self.torchvision_arch = arch  # backbone-only checkpoints of this architecture load here
         self.features = convert_norm(self.build_features(arch, family), norm)
         strides = [_stride(m) for m in self.features]
         self._out_feature_strides, self._out_feature_channels = {}, {}

@@ -1,0 +1,2 @@
+"""The two image domains of unpaired translation, as CycleGAN names them: what the model and the data share."""
+DOMAINS = ("A", "B")

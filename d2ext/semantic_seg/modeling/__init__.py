@@ -1,0 +1,6 @@
+"""FCN, DeepLabV3 and U-Net heads (detectron2's SEM_SEG_HEADS_REGISTRY, run by its SemanticSegmentor) and the U-Net encoder (BACKBONE_REGISTRY)."""
+from .deeplab import DeepLabHead
+from .fcn import FCNHead
+from .segmentation_head import SegmentationHead, fcn_classifier
+from .unet import UNetHead
+from .unet_encoder import UNetEncoder, build_unet_encoder_backbone, double_conv
