@@ -18,16 +18,16 @@ build_torchvision_resnet_fpn_backbone, segmenter, ...).
 import argparse
 import io
 
+import d2ext  # noqa: F401  first: it silences the known third-party warnings before detectron2 is imported
 import torch
 
-from d2ext.checkpoint import SEGMENTATION_ARCHS, SSD_ARCHS, convert_torchvision
-from d2ext.modeling.backbone import TORCHVISION_ARCHS
+from d2ext.checkpoint import convert_torchvision, torchvision_archs
 from d2ext.utils.file_io import atomic_write_bytes
 
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--arch", required=True, choices=sorted([*TORCHVISION_ARCHS, *SEGMENTATION_ARCHS, *SSD_ARCHS]))
+    parser.add_argument("--arch", required=True, choices=torchvision_archs())
     parser.add_argument("--backbone-only", action="store_true", help="keep only the backbone (drop the classifier, segmentation head or SSD's head and extra layers)")
     parser.add_argument("input", help="torchvision state_dict (.pth)")
     parser.add_argument("output", help="d2ext checkpoint to write (.pth)")

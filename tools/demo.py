@@ -4,7 +4,11 @@ Run a trained d2ext model on images, folders of images or videos and write PNG o
 
     python tools/demo.py --config-file configs/shapes/detection/faster_rcnn_R_18_FPN.yaml \\
         --input datasets/shapes/val/images --output output/overlays \\
-        MODEL.WEIGHTS output/shapes/faster_rcnn_R_18_FPN/model_final.pth
+        --opts MODEL.WEIGHTS output/shapes/faster_rcnn_R_18_FPN/model_final.pth
+
+Config overrides (KEY VALUE ...) follow ``--opts``, as in detectron2's demo, or simply end the command.
+``--confidence-threshold`` is the minimum score of a drawn detection for every detector (R-CNN, RetinaNet, SSD):
+it sets every MODEL.*.SCORE_THRESH_TEST of the config.
 
 An image ``x.jpg`` becomes ``<output>/x.png``; a video ``clip.mp4`` becomes ``<output>/clip/000000.png``, ...
 
@@ -20,18 +24,17 @@ import glob
 import itertools
 import os
 
+import d2ext  # noqa: F401  first: it silences the known third-party warnings before detectron2 is imported
 import cv2
-import torch
 from detectron2.data import MetadataCatalog
 from detectron2.data.detection_utils import read_image
 from detectron2.utils.logger import setup_logger
 
-from d2ext.checkpoint import Checkpointer
-from d2ext.data import build_mapper
-from d2ext.engine import Predictor, load_config, trainer_class
-from d2ext.engine.mixed_precision import inference_precision
+from d2ext.config import get_cfg, load_config
+from d2ext.engine import Predictor
+from d2ext.gan.visualization import image_grid, translation_strips
 from d2ext.utils.file_io import atomic_write_image
-from d2ext.utils.visualizer import draw_predictions, image_grid, translation_strips
+from d2ext.utils.visualizer import draw_predictions
 
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
 VIDEO_EXTENSIONS = (".mp4", ".avi", ".mov", ".mkv", ".webm")
@@ -48,8 +51,18 @@ def parse_args(argv=None):
     parser.add_argument("--top-k", type=int, default=3, help="classes listed on a classification overlay")
     parser.add_argument("--scale", type=float, default=1.0, help="overlay size relative to the image (labels "
                         "keep their size: use 3-4 for images as small as the bundled 128 px scenes)")
+    parser.add_argument("--opts", nargs=argparse.REMAINDER, default=[], dest="flagged_opts", metavar="KEY VALUE",
+                        help="config overrides, as in detectron2's demo, e.g. --opts MODEL.WEIGHTS path")
     parser.add_argument("opts", nargs=argparse.REMAINDER, help="KEY VALUE config overrides, e.g. MODEL.WEIGHTS path")
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    args.opts = [*args.opts, *args.flagged_opts]
+    return args
+
+
+def score_threshold_overrides(cfg_keys, threshold):
+    """KEY VALUE overrides that set every MODEL.<head>.SCORE_THRESH_TEST among the config's `cfg_keys` to `threshold`."""
+    return [item for key in cfg_keys if key.startswith("MODEL.") and key.endswith(".SCORE_THRESH_TEST")
+            for item in (key, str(threshold))]
 
 
 def expand_inputs(paths):
@@ -108,45 +121,47 @@ DESCRIPTIONS = {
 }
 
 
-def run_gan(args, cfg, logger):
+def all_keys(cfg, prefix=""):
+    """The dotted keys of every value of the config `cfg`."""
+    return [name for key, value in cfg.items()
+            for name in (all_keys(value, f"{prefix}{key}.") if isinstance(value, dict) else [f"{prefix}{key}"])]
+
+
+def run_gan(args, predictor, logger):
     """DCGAN: the --seeds' images as one grid. CycleGAN: a translation strip per --input image."""
-    model = trainer_class(cfg).build_model(cfg).eval()
-    Checkpointer(model).load(cfg.MODEL.WEIGHTS)
-    with torch.inference_mode(), inference_precision(cfg):
-        if model.samples_from_seeds:
-            if not args.seeds:
-                raise ValueError(f"{cfg.MODEL.META_ARCHITECTURE} generates images from seeds: give --seeds, e.g. --seeds 0 1 2 3.")
-            outputs = model([{"seed": seed} for seed in args.seeds])
-            path = os.path.join(args.output, "samples.png")
-            atomic_write_image(path, image_grid([o["generated"] for o in outputs], cfg.INPUT.FORMAT))
-            logger.info(f"Wrote {len(outputs)} samples (seeds {args.seeds}) to {path}")
-            return
-        mapper = build_mapper(cfg, is_train=False)  # resized and cropped as in evaluation
-        inputs = list(expand_inputs(args.input))
-        videos = [path for kind, path in inputs if kind == "video"]
-        if videos:
-            raise ValueError(f"--input {videos[0]}: {cfg.MODEL.META_ARCHITECTURE} translates images, not videos.")
-        paths = [path for _, path in inputs]
-        for batch in chunks(paths, cfg.TEST.IMS_PER_BATCH):
-            sources = [mapper({"file_name": path, "domain": args.domain}) for path in batch]
-            for path, source, output in zip(batch, sources, model(sources)):
-                out_path = os.path.join(args.output, os.path.splitext(os.path.basename(path))[0] + ".png")
-                atomic_write_image(out_path, translation_strips([source["image"]], [output], cfg.INPUT.FORMAT))
+    cfg = predictor.cfg
+    if predictor.model.samples_from_seeds:
+        if not args.seeds:
+            raise ValueError(f"{cfg.MODEL.META_ARCHITECTURE} generates images from seeds: give --seeds, e.g. --seeds 0 1 2 3.")
+        outputs = predictor.generate(args.seeds)
+        path = os.path.join(args.output, "samples.png")
+        atomic_write_image(path, image_grid([o["generated"] for o in outputs], cfg.INPUT.FORMAT))
+        logger.info(f"Wrote {len(outputs)} samples (seeds {args.seeds}) to {path}")
+        return
+    inputs = list(expand_inputs(args.input))
+    videos = [path for kind, path in inputs if kind == "video"]
+    if videos:
+        raise ValueError(f"--input {videos[0]}: {cfg.MODEL.META_ARCHITECTURE} translates images, not videos.")
+    paths = [path for _, path in inputs]
+    for batch in chunks(paths, cfg.TEST.IMS_PER_BATCH):
+        sources = [predictor.model_input(read_image(path, format="BGR")) for path in batch]  # resized and cropped as in evaluation
+        for path, source, output in zip(batch, sources, predictor.model([{**s, "domain": args.domain} for s in sources])):
+            out_path = os.path.join(args.output, os.path.splitext(os.path.basename(path))[0] + ".png")
+            atomic_write_image(out_path, translation_strips([source["image"]], [output], cfg.INPUT.FORMAT))
     logger.info(f"Wrote {len(paths)} {args.domain} -> {'B' if args.domain == 'A' else 'A'} -> {args.domain} strips to {args.output}")
 
 
 def main(argv=None):
     args = parse_args(argv)
     logger = setup_logger(name="d2ext")
-    threshold = str(args.confidence_threshold)
-    cfg = load_config(args.config_file, [*args.opts, "MODEL.ROI_HEADS.SCORE_THRESH_TEST", threshold,
-                                         "MODEL.RETINANET.SCORE_THRESH_TEST", threshold])
-    if cfg.SOLVER.TRAINER == "GANTrainer":
-        return run_gan(args, cfg, logger)
+    thresholds = score_threshold_overrides(all_keys(get_cfg()), args.confidence_threshold)
+    cfg = load_config(args.config_file, [*thresholds, *args.opts])  # an explicit override wins
+    predictor = Predictor(cfg)  # loads cfg.MODEL.WEIGHTS; takes BGR images
+    if hasattr(predictor.model, "optimizer_groups"):  # a GAN
+        return run_gan(args, predictor, logger)
     if not args.input:
         raise ValueError("--input: give image files, folders of images or videos.")
-    predictor = Predictor(cfg)  # loads cfg.MODEL.WEIGHTS; takes BGR images
-    metadata = MetadataCatalog.get(cfg.DATASETS.TEST[0] if cfg.DATASETS.TEST else "__unused")
+    metadata = predictor.metadata or MetadataCatalog.get("__unused")
     written = 0
     for batch in chunks(overlay_jobs(args.input, args.output), cfg.TEST.IMS_PER_BATCH):
         for (bgr, out_path, source), predictions in zip(batch, predictor.predict_batch([job[0] for job in batch])):

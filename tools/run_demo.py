@@ -28,7 +28,7 @@ def main():
     run_tool("train_net.py", "--config-file", CONFIG, "OUTPUT_DIR", OUTPUT_DIR)
     train_minutes = (time.perf_counter() - start) / 60
 
-    from d2ext.data.datasets import datasets_root
+    from d2ext.data import datasets_root
 
     val_images = os.path.join(datasets_root(), "shapes", "val", "images")
     inputs = [os.path.join(val_images, f) for f in sorted(os.listdir(val_images))[:NUM_OVERLAYS]]

@@ -9,9 +9,10 @@ Train or evaluate any d2ext model: the task, model and data all come from the co
 Flags and trailing KEY VALUE overrides are detectron2's (``default_argument_parser``), plus ``--overwrite``:
 training from scratch into an OUTPUT_DIR that holds checkpoints stops unless --resume or --overwrite is given.
 """
+import d2ext  # noqa: F401  first: it silences the known third-party warnings before detectron2 is imported
 from detectron2.engine import default_argument_parser, launch
 
-from d2ext.checkpoint import Checkpointer
+from d2ext.checkpoint import SafeCheckpointer
 from d2ext.engine import setup, trainer_class
 
 
@@ -20,7 +21,7 @@ def main(args):
     trainer_cls = trainer_class(cfg)  # SOLVER.TRAINER: "Trainer", or "GANTrainer" for GANs
     if args.eval_only:
         model = trainer_cls.build_model(cfg)
-        Checkpointer(model, save_dir=cfg.OUTPUT_DIR).resume_or_load(cfg.MODEL.WEIGHTS, resume=args.resume)
+        SafeCheckpointer(model, save_dir=cfg.OUTPUT_DIR).resume_or_load(cfg.MODEL.WEIGHTS, resume=args.resume)
         return trainer_cls.test(cfg, model)
     trainer = trainer_cls(cfg)
     trainer.resume_or_load(resume=args.resume)

@@ -8,11 +8,12 @@ Draw the ground truth of a registered dataset (built in, or declared in the conf
 import argparse
 import os
 
+import d2ext  # noqa: F401  first: it silences the known third-party warnings before detectron2 is imported
 from detectron2.data import DatasetCatalog, MetadataCatalog
 from detectron2.data.detection_utils import read_image
 from detectron2.utils.logger import setup_logger
 
-from d2ext.engine import load_config
+from d2ext.config import load_config
 from d2ext.utils.file_io import atomic_write_image
 from d2ext.utils.visualizer import draw_ground_truth
 
