@@ -2,14 +2,16 @@
 """
 Kill-and-resume stress run: tools/train_net.py trains the digits classifier with frequent checkpoints and
 evaluations, is killed with SIGKILL, and is started again with --resume each time; finally it runs to
-MAX_ITER. The kills take turns at three kinds of moment: a random time (mostly during a step), while a
-checkpoint is being written (its temporary file exists), and during an evaluation (after "Start inference"
-is logged). After every kill, every checkpoint must load, last_checkpoint must name one, and
-metrics.json, evaluation_results.json and the inference files must parse; at the end metrics.json must
-hold each logged iteration once (a resumed run rewrites the killed run's lines after its checkpoint)
-and no temporary file may be left. Prints the counts; exits 1 on any failure.
+MAX_ITER. The kills take turns at three kinds of moment, each triggered by the event it waits for, so that
+they land on a machine of any speed: the training steps after a new checkpoint has appeared, a checkpoint
+being written (its temporary file exists) and an evaluation (after "Start inference" is logged). After every
+kill, every checkpoint must load, last_checkpoint must name one, and metrics.json, evaluation_results.json
+and the inference files must parse; at the end metrics.json must hold each logged iteration once (a resumed
+run rewrites the killed run's lines after its checkpoint) and no temporary file may be left. Prints the
+counts; exits 1 on any failure. --cheap makes each step several times cheaper (a batch of 2), as on a faster
+machine.
 
-    python tests/stress/kill_resume.py --kills 21 [--seed 0] [--output-dir DIR]
+    python tests/stress/kill_resume.py --kills 21 [--seed 0] [--cheap] [--output-dir DIR]
 """
 import argparse
 import glob
@@ -28,23 +30,26 @@ import torch
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 CONFIG = os.path.join(REPO, "configs/digits/classification/resnet18.yaml")
 MOMENTS = ("step", "checkpoint write", "evaluation")
-_POLL_SECONDS = 0.005
-_MOMENT_TIMEOUT = 180  # seconds to wait for a checkpoint write or an evaluation before killing anyway
+_POLL_SECONDS = 0.002
+_MOMENT_TIMEOUT = 300  # seconds to wait for the event before killing anyway (a run stuck in start-up)
 
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--kills", type=int, default=21)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--max-iter", type=int, default=60)
-    parser.add_argument("--wait", type=float, nargs=2, default=(4.0, 14.0), metavar=("MIN", "MAX"),
-                        help="seconds from start to a 'step' kill, drawn uniformly (the start-up takes a few seconds)")
+    parser.add_argument("--max-iter", type=int, default=90)
+    parser.add_argument("--cheap", action="store_true", help="batches of 2 images instead of 16: cheap steps")
     parser.add_argument("--output-dir", default=None, help="default: a new temporary folder, removed on success")
     return parser.parse_args(argv)
 
 
 def _checkpoint_being_written(output_dir):
     return bool(glob.glob(os.path.join(output_dir, ".model_*.tmp")))  # atomic_open's temporary file
+
+
+def _checkpoints(output_dir):
+    return set(glob.glob(os.path.join(output_dir, "model_*.pth")))
 
 
 def _evaluation_started(log_file, log_offset):
@@ -55,27 +60,29 @@ def _evaluation_started(log_file, log_offset):
         return "Start inference on" in f.read()
 
 
-def run_until_killed(command, output_dir, moment, rng, wait):
+def run_until_killed(command, output_dir, moment, rng):
     """
-    Start `command` and SIGKILL it at `moment` (one of MOMENTS). Returns (moment killed at, returncode,
-    stderr): the moment is None when the run finished first, "step" when the one aimed at never came.
+    Start `command` and SIGKILL it at `moment` (one of MOMENTS), as soon as its event is seen: for "step" a
+    checkpoint that was not there at start (the kill lands in the steps after it), for "checkpoint write" a
+    checkpoint's temporary file, for "evaluation" the log's "Start inference" (then after up to 0.2 s, inside
+    the evaluation). Returns (moment killed at, returncode, stderr): the moment is None when the run finished
+    first, "step" when the event never came.
     """
     log_file = os.path.join(output_dir, "log.txt")
     log_offset = os.path.getsize(log_file) if os.path.exists(log_file) else 0
-    if moment == "step":
-        deadline, reached = time.monotonic() + rng.uniform(*wait), lambda: False
-    elif moment == "checkpoint write":
-        deadline, reached = time.monotonic() + _MOMENT_TIMEOUT, lambda: _checkpoint_being_written(output_dir)
-    else:
-        deadline, reached = time.monotonic() + _MOMENT_TIMEOUT, lambda: _evaluation_started(log_file, log_offset)
+    checkpoints_at_start = _checkpoints(output_dir)
+    reached = {"step": lambda: _checkpoints(output_dir) - checkpoints_at_start,
+               "checkpoint write": lambda: _checkpoint_being_written(output_dir),
+               "evaluation": lambda: _evaluation_started(log_file, log_offset)}[moment]
+    deadline = time.monotonic() + _MOMENT_TIMEOUT
     with tempfile.TemporaryFile() as stderr:
         process = subprocess.Popen(command, cwd=REPO, stdout=subprocess.DEVNULL, stderr=stderr)
         hit = False
         while process.poll() is None and not hit and time.monotonic() < deadline:
             time.sleep(_POLL_SECONDS)
-            hit = reached()
-        if moment == "evaluation" and process.poll() is None:
-            time.sleep(rng.uniform(0.0, 1.0))  # somewhere inside the evaluation, not only at its start
+            hit = bool(reached())
+        if moment == "evaluation" and hit:
+            time.sleep(rng.uniform(0.0, 0.2))  # somewhere inside the evaluation, not only at its start
         killed_at = (moment if hit else "step") if process.poll() is None else None
         if killed_at:
             process.kill()
@@ -135,13 +142,13 @@ def main(argv=None):
     rng = random.Random(args.seed)
     output_dir = args.output_dir or tempfile.mkdtemp(prefix="d2ext-kill-resume-")
     command = [sys.executable, os.path.join(REPO, "tools/train_net.py"), "--config-file", CONFIG, "--resume",
-               "SOLVER.IMS_PER_BATCH", "16", "SOLVER.MAX_ITER", str(args.max_iter), "SOLVER.CHECKPOINT_PERIOD", "3",
+               "SOLVER.IMS_PER_BATCH", "2" if args.cheap else "16", "SOLVER.MAX_ITER", str(args.max_iter), "SOLVER.CHECKPOINT_PERIOD", "3",
                "TEST.EVAL_PERIOD", "10", "DATALOADER.NUM_WORKERS", "0", "MODEL.DEVICE", "cpu", "OUTPUT_DIR", output_dir]
     kills, unreadable, resume_failures, iterations = Counter(), [], 0, []
     finished = False
     while sum(kills.values()) < args.kills and not finished:
         moment = MOMENTS[sum(kills.values()) % len(MOMENTS)]
-        killed_at, returncode, stderr = run_until_killed(command, output_dir, moment, rng, args.wait)
+        killed_at, returncode, stderr = run_until_killed(command, output_dir, moment, rng)
         if killed_at:
             kills[killed_at] += 1
         elif returncode != 0:
