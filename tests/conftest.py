@@ -20,7 +20,7 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 os.environ["D2EXT_DATASETS"] = tempfile.mkdtemp(prefix="d2ext-test-datasets-")
 atexit.register(shutil.rmtree, os.environ["D2EXT_DATASETS"], ignore_errors=True)
 
-from d2ext.data.datasets import ShapesSplitSpec, generate_split  # noqa: E402
+from d2ext.data.shapes import ShapesSplitSpec, generate_split  # noqa: E402
 
 TINY_TRAIN = ShapesSplitSpec(num_images=24, seed=10)
 TINY_VAL = ShapesSplitSpec(num_images=8, seed=11)
@@ -153,13 +153,13 @@ def digits_classifier(tmp_path_factory):
     """
     from detectron2.modeling import build_model
 
-    from d2ext.checkpoint import Checkpointer
-    from d2ext.engine import load_config
+    from d2ext.checkpoint import SafeCheckpointer
+    from d2ext.config import load_config
 
     output_dir = str(tmp_path_factory.mktemp("digits_classifier"))
     cfg = load_config(os.path.join(REPO, "configs/digits/classification/resnet18.yaml"), ["MODEL.DEVICE", "cpu"])
     torch.manual_seed(0)
-    Checkpointer(build_model(cfg), save_dir=output_dir).save("model_final")
+    SafeCheckpointer(build_model(cfg), save_dir=output_dir).save("model_final")
     with open(os.path.join(output_dir, "config.yaml"), "w") as f:
         f.write(cfg.dump())
     return os.path.join(output_dir, "model_final.pth")

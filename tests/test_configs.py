@@ -6,8 +6,9 @@ import pytest
 import torch
 
 from conftest import REPO
-from d2ext.engine import Trainer, load_config
-from d2ext.modeling.meta_arch.gan import num_channels
+from d2ext.config import load_config
+from d2ext.engine import Trainer
+from d2ext.gan.modeling import num_channels
 
 CONFIGS = sorted(glob.glob(os.path.join(REPO, "configs", "**", "*.yaml"), recursive=True))
 # Configs of the bundled data (shapes, digits), which train from scratch here.

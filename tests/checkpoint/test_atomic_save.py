@@ -5,13 +5,13 @@ import pytest
 import torch
 from torch import nn
 
-from d2ext.checkpoint import Checkpointer
+from d2ext.checkpoint import SafeCheckpointer
 from d2ext.utils.file_io import atomic_open
 
 
 def test_a_save_that_fails_midway_leaves_the_previous_checkpoint_and_tag(tmp_path):
     model = nn.Linear(2, 2)
-    checkpointer = Checkpointer(model, save_dir=str(tmp_path))
+    checkpointer = SafeCheckpointer(model, save_dir=str(tmp_path))
     checkpointer.save("model_final")
     saved = {k: v.clone() for k, v in model.state_dict().items()}
     with torch.no_grad():

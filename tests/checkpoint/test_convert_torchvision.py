@@ -8,8 +8,8 @@ import torchvision
 from detectron2.modeling import build_model
 
 from conftest import REPO, assert_same_logits, normalised, randomise_batch_norm, run_tool
-from d2ext import get_cfg
-from d2ext.checkpoint import Checkpointer, convert_torchvision_classifier
+from d2ext.config import get_cfg
+from d2ext.checkpoint import SafeCheckpointer, convert_torchvision
 from d2ext.modeling.backbone import TORCHVISION_ARCHS
 
 NUM_CLASSES = 10
@@ -49,7 +49,7 @@ def test_converted_weights_give_torchvision_logits(arch):
     torchvision_model = random_torchvision_model(arch)
     cfg = imagenet_cfg(arch)
     model = build_model(cfg)
-    Checkpointer(model)._load_model(convert_torchvision_classifier(torchvision_model.state_dict(), arch))
+    SafeCheckpointer(model)._load_model(convert_torchvision(torchvision_model.state_dict(), arch))
     compare(torchvision_model, model, cfg)
 
 
@@ -68,7 +68,7 @@ def test_convert_tool_output_loads_through_model_weights(resnet18_file, tmp_path
     run_tool("convert_torchvision.py", "--arch", "resnet18", state_dict_file, converted)
     cfg = imagenet_cfg("resnet18", "MODEL.WEIGHTS", converted)
     model = build_model(cfg)
-    Checkpointer(model).load(cfg.MODEL.WEIGHTS)  # torch.load(weights_only=True) under torch >= 2.6
+    SafeCheckpointer(model).load(cfg.MODEL.WEIGHTS)  # torch.load(weights_only=True) under torch >= 2.6
     compare(torchvision_model, model, cfg)
 
 
@@ -85,7 +85,7 @@ def test_fine_tuning_to_other_classes_reinitialises_the_head_and_says_so(resnet1
     model = build_model(imagenet_cfg("resnet18", "MODEL.CLS_HEAD.NUM_CLASSES", "3"))
     initial_predictor = model.cls_head.predictor.weight.detach().clone()
     with caplog.at_level(logging.WARNING):
-        Checkpointer(model)._load_model(convert_torchvision_classifier(torchvision_model.state_dict(), "resnet18"))
+        SafeCheckpointer(model)._load_model(convert_torchvision(torchvision_model.state_dict(), "resnet18"))
     assert "Re-initialised ['cls_head.predictor']" in caplog.text
     torch.testing.assert_close(model.cls_head.predictor.weight, initial_predictor, atol=0, rtol=0)
     torch.testing.assert_close(model.backbone.layer4[1].conv2.weight, torchvision_model.layer4[1].conv2.weight)
@@ -108,7 +108,7 @@ def backbone_file(resnet18_file, tmp_path_factory):
 def test_backbone_only_checkpoint_initialises_any_model_with_that_backbone(resnet18_file, backbone_file, config_file, opts):
     torchvision_model, _ = resnet18_file
     model = build_model(model_cfg(config_file, *opts))
-    Checkpointer(model).load(backbone_file)
+    SafeCheckpointer(model).load(backbone_file)
     backbone = getattr(model.backbone, "bottom_up", model.backbone)
     for name, tensor in torchvision_model.state_dict().items():
         if not name.startswith("fc."):
@@ -117,7 +117,7 @@ def test_backbone_only_checkpoint_initialises_any_model_with_that_backbone(resne
 
 def test_backbone_only_checkpoint_needs_that_backbone(resnet18_file):
     torchvision_model, _ = resnet18_file
-    checkpoint = convert_torchvision_classifier(torchvision_model.state_dict(), "resnet18", backbone_only=True)
+    checkpoint = convert_torchvision(torchvision_model.state_dict(), "resnet18", backbone_only=True)
     model = build_model(imagenet_cfg("resnet50"))
     with pytest.raises(ValueError, match="a backbone-only resnet18 checkpoint needs a model with exactly one torchvision resnet18 backbone"):
-        Checkpointer(model)._load_model(checkpoint)
+        SafeCheckpointer(model)._load_model(checkpoint)

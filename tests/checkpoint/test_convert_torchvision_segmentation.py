@@ -7,8 +7,9 @@ import torchvision
 from detectron2.modeling import build_model
 
 from conftest import REPO, assert_same_logits, normalised, randomise_batch_norm, run_tool
-from d2ext import get_cfg
-from d2ext.checkpoint import SEGMENTATION_ARCHS, Checkpointer, convert_torchvision_segmentation
+from d2ext.config import get_cfg
+from d2ext.checkpoint import SafeCheckpointer, convert_torchvision
+from d2ext.semantic_seg.torchvision_weights import SEGMENTATION_ARCHS
 
 NUM_CLASSES = 21
 
@@ -45,7 +46,7 @@ def test_converted_weights_give_torchvision_logits(arch):
     torchvision_model = random_torchvision_segmenter(arch)
     cfg = voc_cfg(arch)
     model = build_model(cfg)
-    incompatible = Checkpointer(model)._load_model(convert_torchvision_segmentation(torchvision_model.state_dict(), arch))
+    incompatible = SafeCheckpointer(model)._load_model(convert_torchvision(torchvision_model.state_dict(), arch))
     assert not incompatible.missing_keys and not incompatible.unexpected_keys
     compare(torchvision_model, model, cfg)
 
@@ -57,7 +58,7 @@ def test_convert_tool_without_aux_head_loads_through_model_weights(tmp_path):
     run_tool("convert_torchvision.py", "--arch", "deeplabv3_resnet50", state_dict_file, converted)
     cfg = voc_cfg("deeplabv3_resnet50", "MODEL.WEIGHTS", converted, "MODEL.SEM_SEG_HEAD.AUX_IN_FEATURE", "")
     model = build_model(cfg)
-    Checkpointer(model).load(cfg.MODEL.WEIGHTS)  # torch.load(weights_only=True)
+    SafeCheckpointer(model).load(cfg.MODEL.WEIGHTS)  # torch.load(weights_only=True)
     compare(torchvision_model, model, cfg)
 
 
@@ -73,8 +74,8 @@ def test_convert_tool_refuses_a_model_of_another_architecture(tmp_path):
 
 def test_backbone_only_segmentation_checkpoint_initialises_a_resnet_of_any_output_stride():
     torchvision_model = random_torchvision_segmenter("fcn_resnet50", aux_loss=False)
-    checkpoint = convert_torchvision_segmentation(torchvision_model.state_dict(), "fcn_resnet50", backbone_only=True)
+    checkpoint = convert_torchvision(torchvision_model.state_dict(), "fcn_resnet50", backbone_only=True)
     model = build_model(voc_cfg("deeplabv3_resnet50", "MODEL.TORCHVISION.OUTPUT_STRIDE", 16))
-    Checkpointer(model)._load_model(checkpoint)
+    SafeCheckpointer(model)._load_model(checkpoint)
     for name, tensor in torchvision_model.backbone.state_dict().items():
         torch.testing.assert_close(model.backbone.state_dict()[name], tensor, atol=0, rtol=0, msg=name)

@@ -8,10 +8,11 @@ import torchvision
 from detectron2.modeling import build_model
 
 from conftest import REPO
-from d2ext import get_cfg
-from d2ext.checkpoint import Checkpointer, convert_torchvision_ssd, torchvision_ssd_labels
-from d2ext.data.datasets import ShapesSplitSpec
-from d2ext.data.datasets.shapes import render_scene
+from d2ext.config import get_cfg
+from d2ext.checkpoint import SafeCheckpointer, convert_torchvision
+from d2ext.ssd.torchvision_weights import torchvision_ssd_labels
+from d2ext.data.shapes import ShapesSplitSpec
+from d2ext.data.shapes import render_scene
 
 CONFIGS = {"ssd300_vgg16": "ssd300_vgg16", "ssdlite320_mobilenet_v3_large": "ssdlite320_mobilenet_v3"}
 
@@ -89,7 +90,7 @@ def test_converted_weights_give_torchvision_detections(arch, num_torchvision_cla
     torchvision_model = random_torchvision_ssd(arch, num_torchvision_classes)
     cfg = coco_cfg(arch, "MODEL.SSD.NUM_CLASSES", len(torchvision_ssd_labels(num_torchvision_classes)))
     model = build_model(cfg)
-    incompatible = Checkpointer(model)._load_model(convert_torchvision_ssd(torchvision_model.state_dict(), arch))
+    incompatible = SafeCheckpointer(model)._load_model(convert_torchvision(torchvision_model.state_dict(), arch))
     assert not incompatible.missing_keys and not incompatible.unexpected_keys and not incompatible.incorrect_shapes
     size = cfg.MODEL.SSD.IMAGE_SIZE
     assert_same_detections(model, torchvision_model, num_torchvision_classes, scene(10, size, size))

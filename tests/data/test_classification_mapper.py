@@ -5,9 +5,10 @@ import torch
 from detectron2.data import transforms as T
 from PIL import Image
 
-from d2ext import get_cfg
+from d2ext.config import get_cfg
 from d2ext.data import DatasetError, build_mapper
-from d2ext.data.transforms import CenterCrop, RandomResizedCrop
+from d2ext.classification.data import RandomResizedCrop
+from d2ext.data.transforms import CenterCrop
 
 
 def classification_cfg(**overrides):
@@ -73,5 +74,5 @@ def test_bad_input_config_names_the_key(key, value, message):
 
 
 def test_centre_crop_of_a_small_image_says_to_resize_first():
-    with pytest.raises(ValueError, match="resize it first"):
+    with pytest.raises(ValueError, match=r"CenterCrop\(64\) of a 32x32 image: resize it to at least 64 px first"):
         T.AugmentationList([CenterCrop(64)])(T.AugInput(np.zeros((32, 32, 3), np.uint8)))

@@ -15,7 +15,7 @@ from detectron2.evaluation import COCOEvaluator
 
 from d2ext.config import get_cfg
 from d2ext.data import DatasetError, build_mapper, register_declared_datasets
-from d2ext.data.datasets import check_coco_json, load_checked_coco_json
+from d2ext.data.coco import check_coco_json, load_checked_coco_json
 
 
 @pytest.fixture
@@ -147,7 +147,7 @@ def test_boxes_outside_their_image_are_counted_in_a_warning(coco_copy, caplog):
     partly["bbox"] = [width - 10, 5, 20, 10]
     entirely["bbox"] = [5, sizes[entirely["image_id"]][1] + 1, 10, 10]
     _rewrite(json_file, data)
-    with caplog.at_level(logging.WARNING, logger="d2ext.data.datasets.coco"):
+    with caplog.at_level(logging.WARNING, logger="d2ext.data.coco"):
         records = load_checked_coco_json(json_file, image_root, "outside_boxes")
     assert len(records) == 8
     [warning] = [r for r in caplog.records if r.levelno == logging.WARNING]
@@ -163,7 +163,7 @@ def test_boxes_inside_their_image_log_nothing(coco_copy, caplog):
     width, height = data["images"][0]["width"], data["images"][0]["height"]
     data["annotations"][0]["bbox"] = [0, 0, width, height]  # touching every border is inside
     _rewrite(json_file, data)
-    with caplog.at_level(logging.WARNING, logger="d2ext.data.datasets.coco"):
+    with caplog.at_level(logging.WARNING, logger="d2ext.data.coco"):
         check_coco_json(json_file, image_root)
     assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
 
@@ -199,7 +199,7 @@ def _corrupt(json_file, image_root, data):
 
 def _skip_warnings(caplog):
     return [r.getMessage() for r in caplog.records
-            if r.name == "d2ext.data.datasets.coco" and "SKIP_INVALID" in r.getMessage()]
+            if r.name == "d2ext.data.coco" and "SKIP_INVALID" in r.getMessage()]
 
 
 def test_skip_invalid_drops_bad_entries_and_lists_them(coco_copy, caplog, tmp_path, monkeypatch):
@@ -209,7 +209,7 @@ def test_skip_invalid_drops_bad_entries_and_lists_them(coco_copy, caplog, tmp_pa
         original = f.read()
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "tmp"))  # where the filtered copy is written
     os.makedirs(tempfile.tempdir)
-    with caplog.at_level(logging.WARNING, logger="d2ext.data.datasets.coco"):
+    with caplog.at_level(logging.WARNING, logger="d2ext.data.coco"):
         records = load_checked_coco_json(json_file, image_root, "skip_direct", skip_invalid=True)
     assert {r["image_id"]: len(r["annotations"]) for r in records} == expected
     assert not any(r["file_name"].endswith(("000003.png", "000005.png")) for r in records)
@@ -241,7 +241,7 @@ def test_without_skip_invalid_the_first_bad_entry_raises(coco_copy):
 
 def test_skip_invalid_with_nothing_to_skip_logs_nothing(coco_copy, caplog):
     json_file, image_root, data = coco_copy
-    with caplog.at_level(logging.WARNING, logger="d2ext.data.datasets.coco"):
+    with caplog.at_level(logging.WARNING, logger="d2ext.data.coco"):
         kept, skipped = check_coco_json(json_file, image_root, skip_invalid=True)
     assert (kept, skipped) == (data, [])
     assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
@@ -252,7 +252,7 @@ def test_skip_invalid_lists_at_most_20(coco_copy, caplog):
     for ann in data["annotations"][:25]:
         ann["category_id"] = 99
     _rewrite(json_file, data)
-    with caplog.at_level(logging.WARNING, logger="d2ext.data.datasets.coco"):
+    with caplog.at_level(logging.WARNING, logger="d2ext.data.coco"):
         kept, skipped = check_coco_json(json_file, image_root, skip_invalid=True)
     assert len(skipped) == 25 and len(kept["annotations"]) == len(data["annotations"]) - 25
     [warning] = _skip_warnings(caplog)
@@ -277,7 +277,7 @@ def test_declared_skip_invalid(coco_copy, caplog, tmp_path):
         f"{{TYPE: coco, JSON_FILE: '{json_file}', IMAGE_ROOT: '{image_root}', SKIP_INVALID: true}}")
     _declare(cfg, "declared_strict_set", TYPE="coco", JSON_FILE=json_file, IMAGE_ROOT=image_root, SKIP_INVALID=False)
     register_declared_datasets(cfg)
-    with caplog.at_level(logging.WARNING, logger="d2ext.data.datasets.coco"):
+    with caplog.at_level(logging.WARNING, logger="d2ext.data.coco"):
         records = DatasetCatalog.get("declared_skip_set")
     assert {r["image_id"]: len(r["annotations"]) for r in records} == expected
     assert len(_skip_warnings(caplog)) == 1

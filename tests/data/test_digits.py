@@ -7,7 +7,7 @@ import pytest
 from detectron2.data import DatasetCatalog, MetadataCatalog
 from sklearn.datasets import load_digits
 
-from d2ext.data.datasets import DIGITS_CLASSES, ensure_digits
+from d2ext.data.digits import DIGITS_CLASSES, ensure_digits
 
 
 @pytest.fixture(scope="module")

@@ -8,7 +8,9 @@ import pycocotools.mask as mask_util
 from detectron2.data import DatasetCatalog, MetadataCatalog
 from scipy.ndimage import binary_fill_holes
 
-from d2ext.data.datasets import DIGITS_CLASSES, SHAPES_GAN_SPLITS
+from d2ext.data.digits import DIGITS_CLASSES
+
+from d2ext.gan.data.builtin import SHAPES_GAN_SPLITS
 
 
 def _enclosed_pixels_of_top_shapes(split_dir):

@@ -4,9 +4,9 @@ import pytest
 import torch
 from PIL import Image
 
-from d2ext import get_cfg
+from d2ext.config import get_cfg
 from d2ext.data import build_mapper
-from d2ext.data.transforms import build_gan_augmentations
+from d2ext.gan.data import build_gan_augmentations
 
 
 def gan_cfg(image_format="RGB", resize=40, image_size=32, flip="none"):

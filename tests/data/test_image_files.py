@@ -9,7 +9,7 @@ from PIL import Image
 
 from d2ext.config import get_cfg
 from d2ext.data import DatasetError, register_declared_datasets
-from d2ext.data.datasets import count_image_channels, load_image_files, load_unpaired, log_channel_conversions
+from d2ext.gan.data import count_image_channels, load_image_files, load_unpaired, log_channel_conversions
 
 CHANNELS = {"L": 1, "LA": 2, "RGB": 3, "P": 3, "RGBA": 4}
 

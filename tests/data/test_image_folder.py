@@ -8,8 +8,9 @@ from detectron2.data import DatasetCatalog, MetadataCatalog
 from PIL import Image
 
 from d2ext.data import DatasetError
-from d2ext.data.datasets import load_image_folder, register_image_folder
-from d2ext.engine import load_config
+from d2ext.classification.data import register_image_folder
+from d2ext.data.image_folder import load_image_folder
+from d2ext.config import load_config
 
 
 def _write_image(path, width, height):

@@ -7,11 +7,12 @@ import pytest
 from detectron2.data import DatasetCatalog, MetadataCatalog
 from PIL import Image
 
-from d2ext import get_cfg
+from d2ext.config import get_cfg
 from d2ext.data import DatasetError
-from d2ext.data.datasets import (SHAPES_CLASSES, distinct_colors, load_sem_seg_folder, register_declared_datasets,
-                                 register_sem_seg_folder)
-from d2ext.data.masks import check_mask_ids, read_mask
+from d2ext.data import register_declared_datasets
+from d2ext.data.shapes import SHAPES_CLASSES
+from d2ext.semantic_seg.data import distinct_colors, load_sem_seg_folder, register_sem_seg_folder
+from d2ext.semantic_seg.data import check_mask_ids, read_mask
 
 
 def _write_image(path, width, height):

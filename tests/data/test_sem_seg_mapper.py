@@ -4,7 +4,7 @@ import pytest
 import torch
 from PIL import Image
 
-from d2ext import get_cfg
+from d2ext.config import get_cfg
 from d2ext.data import DatasetError, build_mapper
 
 HEIGHT, WIDTH = 48, 64

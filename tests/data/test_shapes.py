@@ -9,8 +9,8 @@ import numpy as np
 import pycocotools.mask as mask_util
 from detectron2.data import DatasetCatalog, MetadataCatalog
 
-from d2ext.data.datasets import SHAPES_CLASSES, ShapesSplitSpec, ensure_split, generate_split
-from d2ext.data.datasets.shapes import is_split_complete, render_scene
+from d2ext.data.shapes import SHAPES_CLASSES, ShapesSplitSpec, ensure_split, generate_split
+from d2ext.data.shapes import is_split_complete, render_scene
 
 SPEC = ShapesSplitSpec(num_images=12, seed=3)
 

@@ -6,7 +6,7 @@ import cv2
 import numpy as np
 from detectron2.data import DatasetCatalog, MetadataCatalog
 
-from d2ext.data.datasets import SHAPES_CLASSES
+from d2ext.data.shapes import SHAPES_CLASSES
 
 
 def test_builtin_splits_are_registered_with_metadata():

@@ -12,7 +12,7 @@ from PIL import Image
 
 from d2ext.config import get_cfg
 from d2ext.data import DatasetError, build_mapper
-from d2ext.data.mappers import SSDDatasetMapper
+from d2ext.ssd.data import SSDDatasetMapper
 
 SIZE = 64
 

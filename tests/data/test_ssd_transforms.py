@@ -4,8 +4,8 @@ import pytest
 from detectron2.data import transforms as T
 
 from d2ext.config import get_cfg
-from d2ext.data.ssd_transforms import (ExpandTransform, IoUConstrainedCrop, PhotometricDistortion, RandomExpand, build_ssd_augmentations,
-                                       distort_colors)
+from d2ext.ssd.data import (ExpandTransform, IoUConstrainedCrop, PhotometricDistortion, RandomExpand,
+                            build_ssd_augmentations, distort_colors)
 
 
 def _image(h=40, w=60):

@@ -9,7 +9,9 @@ import torch
 from detectron2.engine import default_argument_parser, launch
 from detectron2.utils import comm
 
-from d2ext.engine import GANTrainer, setup
+from d2ext.engine import setup
+
+from d2ext.gan import GANTrainer
 
 
 def main(args):

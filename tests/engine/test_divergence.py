@@ -5,7 +5,8 @@ import pytest
 import torch
 
 from conftest import REPO
-from d2ext.engine import Trainer, load_config
+from d2ext.config import load_config
+from d2ext.engine import Trainer
 
 
 def test_nan_loss_names_the_iteration_and_the_last_good_checkpoint(tmp_path):

@@ -1,9 +1,20 @@
-"""metrics.json: rewritten atomically, and a resumed run drops the killed run's lines past its checkpoint."""
+"""metrics.json: detectron2's JSONWriter appends; a resumed run cuts the killed run's lines past its checkpoint once."""
 import json
 
-from detectron2.utils.events import EventStorage
+from detectron2.utils.events import EventStorage, JSONWriter
 
-from d2ext.utils.events import MetricsJSONWriter
+from d2ext.utils.events import trim_metrics_file
+
+
+def _log(path, start_iter, iterations):
+    """Write `iterations` with detectron2's JSONWriter, as a run started at `start_iter` does."""
+    writer = JSONWriter(str(path))
+    with EventStorage(start_iter) as storage:
+        for iteration in iterations:
+            storage.iter = iteration
+            storage.put_scalar("loss", float(iteration))
+            writer.write()
+    writer.close()
 
 
 def _iterations(path):
@@ -11,29 +22,23 @@ def _iterations(path):
         return [json.loads(line)["iteration"] for line in f]
 
 
-def _log(storage, writer, iterations):
-    for iteration in iterations:
-        storage.iter = iteration
-        storage.put_scalar("loss", float(iteration))
-        writer.write()
-
-
-def test_a_resumed_run_rewrites_the_iterations_after_its_checkpoint_once(tmp_path):
+def test_a_resumed_run_cuts_the_iterations_after_its_checkpoint(tmp_path):
     path = tmp_path / "metrics.json"
-    with EventStorage(0) as storage:
-        _log(storage, MetricsJSONWriter(str(path), lambda: 0), [9, 19, 29, 39])
+    _log(path, 0, [9, 19, 29, 39])
     with open(path, "a") as f:
-        f.write('{"iteration": 49, "lo')  # a line a kill of another writer cut short
-    assert _iterations_of_complete_lines(path) == [9, 19, 29, 39]
+        f.write('{"iteration": 49, "lo')  # a line a kill cut short
 
     # Resumed from the checkpoint after iteration 24: lines 29, 39 and the broken one are the killed run's.
-    with EventStorage(25) as storage:
-        writer = MetricsJSONWriter(str(path), lambda: 25)
-        _log(storage, writer, [29, 39, 49])
-        writer.close()
+    assert trim_metrics_file(str(path), 25) == 3
+    assert _iterations(path) == [9, 19]
+    _log(path, 25, [29, 39, 49])
     assert _iterations(path) == [9, 19, 29, 39, 49]
-    assert [p.name for p in tmp_path.iterdir()] == ["metrics.json"]  # no temporary file left
+    assert trim_metrics_file(str(path), 50) == 0 and _iterations(path) == [9, 19, 29, 39, 49]
+    assert [p.name for p in tmp_path.iterdir()] == ["metrics.json"]
 
 
-def _iterations_of_complete_lines(path):
-    return [json.loads(line)["iteration"] for line in path.read_text().splitlines() if line.endswith("}")]
+def test_a_run_resumed_before_every_line_or_without_metrics_starts_afresh(tmp_path):
+    path = tmp_path / "metrics.json"
+    assert trim_metrics_file(str(path), 0) == 0 and not path.exists()
+    _log(path, 0, [9, 19])
+    assert trim_metrics_file(str(path), 0) == 2 and path.read_text() == ""

@@ -1,5 +1,5 @@
 """A shortened shapes U-Net recipe keeps its accuracy on every run of the suite (the full recipe's
-target, mIoU >= 85 in at most 10 minutes, is measured by running the config itself; see README)."""
+target, mIoU >= 85 in at most 10 minutes, is measured by running the config itself; see the README's task table)."""
 import json
 import os
 

@@ -1,35 +1,38 @@
-"""Config set-up: device and AMP follow the machine, config-declared datasets exist in spawned processes."""
+"""Config set-up: device and workers follow the machine, config-declared datasets exist in spawned processes."""
 import multiprocessing
+import os
 
 import pytest
 import torch
 from detectron2.data import DatasetCatalog, MetadataCatalog
 
-from d2ext.config import get_cfg
-from d2ext.engine import Trainer, load_config, resolve_device
+from d2ext.config import get_cfg, load_config
+from d2ext.engine import Trainer
 from d2ext.engine.trainer import check_num_classes
 from d2ext.evaluation import build_evaluator
 
 
-def test_auto_device_follows_the_machine():
-    cfg = get_cfg()
-    assert cfg.MODEL.DEVICE == "auto"
-    resolve_device(cfg)
-    assert cfg.MODEL.DEVICE == ("cuda" if torch.cuda.is_available() else "cpu")
-    cfg.MODEL.DEVICE = "cpu"
-    resolve_device(cfg)
-    assert cfg.MODEL.DEVICE == "cpu"
+MACHINE_DEVICE = "cuda" if torch.cuda.is_available() else "cpu"
 
 
-def test_automatic_worker_count_is_none_on_the_cpu():
+def test_get_cfg_holds_this_machines_device_and_workers():
     cfg = get_cfg()
-    assert cfg.DATALOADER.NUM_WORKERS == -1
-    cfg.MODEL.DEVICE = "cpu"
-    resolve_device(cfg)
-    assert cfg.DATALOADER.NUM_WORKERS == 0
-    cfg.DATALOADER.NUM_WORKERS = 3  # an explicit count is kept
-    resolve_device(cfg)
-    assert cfg.DATALOADER.NUM_WORKERS == 3
+    assert cfg.MODEL.DEVICE == MACHINE_DEVICE
+    assert cfg.DATALOADER.NUM_WORKERS == (0 if MACHINE_DEVICE == "cpu" else min(4, len(os.sched_getaffinity(0))))
+
+
+def test_auto_in_a_file_or_an_override_is_resolved_as_it_is_merged(tmp_path):
+    config = tmp_path / "auto.yaml"
+    config.write_text("MODEL:\n  DEVICE: auto\nDATALOADER:\n  NUM_WORKERS: -1\n")
+    cfg = get_cfg()
+    cfg.merge_from_list(["MODEL.DEVICE", "cpu", "DATALOADER.NUM_WORKERS", 3])
+    assert (cfg.MODEL.DEVICE, cfg.DATALOADER.NUM_WORKERS) == ("cpu", 3)  # explicit values are kept
+    cfg.merge_from_file(str(config))
+    assert (cfg.MODEL.DEVICE, cfg.DATALOADER.NUM_WORKERS) == (MACHINE_DEVICE, get_cfg().DATALOADER.NUM_WORKERS)
+    cfg.merge_from_list(["MODEL.DEVICE", "cpu", "DATALOADER.NUM_WORKERS", -1])
+    assert (cfg.MODEL.DEVICE, cfg.DATALOADER.NUM_WORKERS) == ("cpu", 0)
+    cfg.merge_from_list(["MODEL.DEVICE", "auto"])
+    assert cfg.MODEL.DEVICE == MACHINE_DEVICE
 
 
 def _dataset_size_in_child(args):
@@ -47,7 +50,7 @@ def test_config_declared_datasets_exist_in_spawned_processes(tiny_config):
 def test_evaluator_follows_evaluator_type(tiny_config, tmp_path):
     cfg = load_config(tiny_config)
     DatasetCatalog.get("tiny_val")
-    assert type(build_evaluator(cfg, "tiny_val", str(tmp_path))).__name__ == "COCOEvaluator"
+    assert type(build_evaluator(cfg, "tiny_val", str(tmp_path)).evaluator).__name__ == "COCOEvaluator"
     MetadataCatalog.get("no_evaluator_set").set(evaluator_type="nonexistent")
     with pytest.raises(ValueError, match=r"dataset 'no_evaluator_set': metadata evaluator_type = 'nonexistent' has no evaluator; known types: \[.*'classification', 'coco'.*\]"):
         build_evaluator(cfg, "no_evaluator_set", str(tmp_path))

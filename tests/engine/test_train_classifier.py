@@ -1,14 +1,16 @@
 """A classifier through the same tools as a detector: train_net, eval-only, demo and visualize_data overlays."""
 import json
 import os
+import shutil
 
 import cv2
 import numpy as np
 import pytest
+import torch
 
 from conftest import REPO, evaluation_results, run_tool, train_net, write_config
-from d2ext.data.datasets import SHAPES_CLASSES, ShapesSplitSpec
-from d2ext.data.datasets.shapes import render_scene
+from d2ext.data.shapes import SHAPES_CLASSES, ShapesSplitSpec
+from d2ext.data.shapes import render_scene
 
 pytestmark = pytest.mark.slow
 
@@ -70,6 +72,19 @@ def test_training_writes_checkpoints_and_classification_results(trained_classifi
     assert metrics["top1"] == pytest.approx(100 * np.trace(confusion["matrix"]) / 9)
     with open(os.path.join(trained_classifier, "metrics.json")) as f:
         assert "cls_accuracy" in f.readline()
+
+
+def test_resuming_a_run_killed_while_writing_model_final_writes_it(trained_classifier, classifier_config, tmp_path):
+    output_dir = shutil.copytree(trained_classifier, tmp_path / "run")
+    # as a kill during its write leaves it: MAX_ITER 6 is a multiple of CHECKPOINT_PERIOD 3, so model_0000005 is
+    # complete and named by last_checkpoint, and model_final.pth is missing
+    os.remove(output_dir / "model_final.pth")
+    (output_dir / "last_checkpoint").write_text("model_0000005.pth")
+    run_tool("train_net.py", "--config-file", classifier_config, "--resume", "OUTPUT_DIR", str(output_dir))
+    final = torch.load(output_dir / "model_final.pth", weights_only=True)
+    last = torch.load(output_dir / "model_0000005.pth", weights_only=True)
+    assert final["iteration"] == 5
+    assert all(torch.equal(final["model"][k], last["model"][k]) for k in last["model"])
 
 
 def test_eval_only_reproduces_the_final_evaluation(trained_classifier, classifier_config, tmp_path):

@@ -7,7 +7,9 @@ import pytest
 import torch
 
 from conftest import REPO, evaluation_results, run_python, run_tool, write_config, write_images
-from d2ext.engine import GANTrainer, load_config, trainer_class
+from d2ext.config import load_config
+from d2ext.engine import trainer_class
+from d2ext.gan import GANTrainer
 
 pytestmark = pytest.mark.slow
 
@@ -36,8 +38,8 @@ def test_dcgan_trains_checkpoints_and_evaluates_through_train_net(dcgan_run):
     assert {k.split(".")[0] for k in checkpoint["model"]} == {"generator", "discriminator"}
     trainer_state = checkpoint["trainer"]
     assert trainer_state["iteration"] == 3
-    assert set(trainer_state["_trainer"]["optimizers"]) == {"discriminator", "generator"}
-    assert all(state["state"] for state in trainer_state["_trainer"]["optimizers"].values())  # Adam moments of both
+    assert set(trainer_state["_trainer"]["optimizer"]) == {"discriminator", "generator"}
+    assert all(state["state"] for state in trainer_state["_trainer"]["optimizer"].values())  # Adam moments of both
     assert set(trainer_state["hooks"]["LRSchedulers"]) == {"discriminator", "generator"}
 
     results = evaluation_results(dcgan_run)["results"]["digits_gan_test"]["gan"]
@@ -72,8 +74,8 @@ def test_resume_restores_every_model_optimizer_and_schedule(tmp_path):
     resumed = GANTrainer(gan_trainer_config(tmp_path, 6))
     resumed.resume_or_load(resume=True)
     assert resumed.start_iter == 4
-    for name, optimizer in first._trainer.optimizers.items():
-        saved, loaded = optimizer.state_dict(), resumed._trainer.optimizers[name].state_dict()
+    for name, optimizer in first._trainer.optimizer.items():
+        saved, loaded = optimizer.state_dict(), resumed._trainer.optimizer[name].state_dict()
         assert saved["param_groups"][0]["lr"] == pytest.approx(2e-5)  # after the step at iteration 2
         assert loaded["param_groups"][0]["lr"] == saved["param_groups"][0]["lr"]
         for state, state_loaded in zip(saved["state"].values(), loaded["state"].values()):
@@ -118,7 +120,7 @@ DATASETS:
         assert {f"fid_{direction}", f"fid_floor_{direction}", f"cycle_l1_{direction}"} <= set(results)
         assert 0 < results[f"cycle_l1_{direction}"] < 1
     checkpoint = torch.load(output_dir / "model_final.pth", weights_only=True)
-    assert set(checkpoint["trainer"]["_trainer"]["optimizers"]) == {"discriminators", "generators"}
+    assert set(checkpoint["trainer"]["_trainer"]["optimizer"]) == {"discriminators", "generators"}
     log = (output_dir / "log.txt").read_text()
     assert "5 of 16 images have 1 channel, 3 have 4 (alpha dropped)" in log, log[-3000:]
     assert (output_dir / "inference" / "pairs" / "samples_iter0000003.png").is_file()

@@ -1,11 +1,13 @@
 """SSD through tools/train_net.py and tools/demo.py: training on imperfect COCO data, COCO evaluation, overlays."""
 import json
 import os
+import re
 
 import pytest
 
 from conftest import evaluation_results, run_tool, train_net, write_config
-from d2ext.engine import Trainer, load_config
+from d2ext.config import load_config
+from d2ext.engine import Trainer
 
 pytestmark = pytest.mark.slow
 
@@ -53,11 +55,18 @@ def test_ssd_trains_on_images_without_objects_and_clips_outside_boxes(trained_ss
     assert os.path.getsize(os.path.join(trained_ssd, "model_final.pth")) > 0
 
 
-def test_ssd_demo_draws_detections(ssd_config, tiny_shapes, trained_ssd, tmp_path):
+def test_ssd_demo_draws_the_detections_above_the_confidence_threshold(ssd_config, tiny_shapes, trained_ssd, tmp_path):
     images = os.path.join(tiny_shapes["val"], "images")
-    run_tool("demo.py", "--config-file", ssd_config, "--input", images, "--output", str(tmp_path),
-             "--confidence-threshold", "0.0", "MODEL.WEIGHTS", os.path.join(trained_ssd, "model_final.pth"))
-    assert len([f for f in os.listdir(tmp_path) if f.endswith(".png")]) == 8
+    counts = {}
+    for threshold in ("0.0", "0.9"):
+        output = tmp_path / threshold
+        result = run_tool("demo.py", "--config-file", ssd_config, "--input", images, "--output", str(output),
+                          "--confidence-threshold", threshold,
+                          "--opts", "MODEL.WEIGHTS", os.path.join(trained_ssd, "model_final.pth"))
+        assert len([f for f in os.listdir(output) if f.endswith(".png")]) == 8
+        counts[threshold] = [int(n) for n in re.findall(r": (\d+) detections", result.stderr + result.stdout)]
+    assert len(counts["0.0"]) == 8 and min(counts["0.0"]) > 0
+    assert sum(counts["0.9"]) < sum(counts["0.0"]), counts  # SSD's own SCORE_THRESH_TEST (0.01) would draw as many
 
 
 def test_ssd_class_count_that_disagrees_with_the_dataset_is_refused(ssd_config):

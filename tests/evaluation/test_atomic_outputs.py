@@ -4,11 +4,11 @@ import os
 import pytest
 import torch
 from detectron2.data import DatasetCatalog
+from detectron2.evaluation import COCOEvaluator
 from detectron2.structures import Boxes, Instances
 
-from d2ext.engine import load_config
-from d2ext.evaluation import build_evaluator
-from d2ext.evaluation.atomic_outputs import COCOEvaluator
+from d2ext.config import load_config
+from d2ext.evaluation import StagedOutputs, build_evaluator
 
 
 def _ground_truth_as_predictions(records, shift=0.0):
@@ -47,13 +47,13 @@ def test_coco_files_appear_whole_and_a_failed_evaluation_leaves_the_previous_one
     assert sorted(os.listdir(tmp_path)) == names  # no staging folder left
     before = {name: (tmp_path / name).read_bytes() for name in names}
 
-    failing = _FailsAfterSavingPredictions("tiny_val", output_dir=str(tmp_path))
+    failing = StagedOutputs(lambda folder: _FailsAfterSavingPredictions("tiny_val", output_dir=folder), str(tmp_path))
     with pytest.raises(RuntimeError, match="stopped during evaluation"):
         _evaluate(failing, records, shift=3.0)
     assert sorted(os.listdir(tmp_path)) == names
     assert {name: (tmp_path / name).read_bytes() for name in names} == before
 
-    # A staging folder left by a kill is removed by the next evaluation.
+    # A staging folder left by a kill is removed by the next evaluation, even of an evaluator built before it.
     os.makedirs(tmp_path / ".staging-killed")
     assert _evaluate(evaluator, records, shift=3.0)["bbox"]["AP"] < 100.0
     assert sorted(os.listdir(tmp_path)) == names

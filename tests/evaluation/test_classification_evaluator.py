@@ -11,8 +11,9 @@ from detectron2.engine import launch
 from detectron2.evaluation import print_csv_format, verify_results
 from detectron2.utils import comm
 
-from d2ext import get_cfg
-from d2ext.evaluation import ClassificationEvaluator, build_evaluator
+from d2ext.config import get_cfg
+from d2ext.classification.evaluation import ClassificationEvaluator
+from d2ext.evaluation import build_evaluator
 
 DATASET = "test_classification_evaluator_animals"
 CLASSES = ["cat", "dog", "fox", "owl", "bee", "eel"]  # no image is an owl

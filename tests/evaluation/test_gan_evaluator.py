@@ -6,9 +6,9 @@ import pytest
 import torch
 
 from conftest import REPO, write_images
-from d2ext.engine import load_config
+from d2ext.config import load_config
 from d2ext.evaluation import build_evaluator
-from d2ext.evaluation.gan import ClassifierFeatures, real_halves
+from d2ext.gan.evaluation import ClassifierFeatures, real_halves
 
 DCGAN_CONFIG = os.path.join(REPO, "configs/digits/gan/dcgan.yaml")
 

@@ -7,9 +7,10 @@ import torch
 from detectron2.data import DatasetCatalog, MetadataCatalog
 from PIL import Image
 
-from d2ext import get_cfg
+from d2ext.config import get_cfg
 from d2ext.data import DatasetError
-from d2ext.evaluation import SemanticSegmentationEvaluator, build_evaluator
+from d2ext.evaluation import build_evaluator
+from d2ext.semantic_seg.evaluation import SemanticSegmentationEvaluator
 
 CLASSES = ["road", "car", "tree"]
 GROUND_TRUTH = np.array([
@@ -48,7 +49,7 @@ def test_perfect_prediction_scores_100_and_writes_the_json(tmp_path):
     name = "test_sem_seg_evaluator_perfect"
     _register(name, tmp_path, GROUND_TRUTH)
     evaluator = build_evaluator(get_cfg(), name, str(tmp_path / "eval"))
-    assert isinstance(evaluator, SemanticSegmentationEvaluator)
+    assert isinstance(evaluator.evaluator, SemanticSegmentationEvaluator)  # inside StagedOutputs
     results = _evaluate(evaluator, name, np.where(GROUND_TRUTH == 255, 0, GROUND_TRUTH))
     assert results["sem_seg"]["mIoU"] == 100 and results["sem_seg"]["pACC"] == 100
     assert all(results["sem_seg"][f"IoU-{c}"] == 100 for c in CLASSES)
@@ -73,7 +74,7 @@ def test_cityscapes_sem_seg_uses_the_same_evaluator(tmp_path):
     name = "test_sem_seg_evaluator_cityscapes"
     _register(name, tmp_path, GROUND_TRUTH, evaluator_type="cityscapes_sem_seg")
     evaluator = build_evaluator(get_cfg(), name, None)
-    assert isinstance(evaluator, SemanticSegmentationEvaluator)
+    assert isinstance(evaluator.evaluator, SemanticSegmentationEvaluator)
     assert _evaluate(evaluator, name, PREDICTION)["sem_seg"]["pACC"] == pytest.approx(100 * 12 / 14)
     assert not list(tmp_path.glob("*.json"))
 

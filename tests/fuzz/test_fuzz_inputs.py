@@ -13,8 +13,14 @@ import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from d2ext.data.datasets import DatasetError, load_checked_coco_json, load_image_folder, load_sem_seg_folder
-from d2ext.engine import load_config
+from d2ext.data import DatasetError
+
+from d2ext.data.coco import load_checked_coco_json
+
+from d2ext.data.image_folder import load_image_folder
+
+from d2ext.semantic_seg.data import load_sem_seg_folder
+from d2ext.config import load_config
 
 FUZZ = settings(max_examples=150, deadline=5000, suppress_health_check=[HealthCheck.function_scoped_fixture])
 

@@ -4,9 +4,9 @@ import torch
 import torch.nn.functional as F
 from detectron2.modeling import build_model
 
-from d2ext import get_cfg
-from d2ext.modeling.meta_arch.cyclegan import ImagePool
-from d2ext.modeling.meta_arch.gan import images_to_unit_range, unit_range_to_uint8
+from d2ext.config import get_cfg
+from d2ext.gan.modeling import ImagePool
+from d2ext.gan.modeling import images_to_unit_range, unit_range_to_uint8
 
 
 def cyclegan_cfg(*opts):

@@ -5,7 +5,8 @@ import re
 import pytest
 
 from conftest import REPO
-from d2ext.engine import Trainer, load_config
+from d2ext.config import load_config
+from d2ext.engine import Trainer
 
 FASTER_RCNN = os.path.join(REPO, "configs", "shapes", "detection", "faster_rcnn_R_18_FPN.yaml")
 

@@ -6,7 +6,7 @@ from detectron2.layers import ShapeSpec
 from detectron2.modeling import build_backbone
 from detectron2.modeling.backbone.fpn import build_resnet_fpn_backbone
 
-from d2ext import get_cfg
+from d2ext.config import get_cfg
 
 TO_RES4 = ["res2", "res3", "res4"]
 

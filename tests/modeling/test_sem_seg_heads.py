@@ -8,7 +8,7 @@ from torch.nn import functional as F
 from detectron2.modeling import build_model
 
 from conftest import REPO
-from d2ext import get_cfg
+from d2ext.config import get_cfg
 from d2ext.modeling.backbone import TorchvisionResNet
 
 SHAPES_CONFIGS = {
@@ -91,9 +91,15 @@ def test_syncbn_config_builds_plain_batch_norm_in_one_process():
     sum(model(batch()).values()).backward()  # SyncBatchNorm would need a process group here
 
 
-def test_hard_pixel_mining_loss_trains():
-    model = segmenter("fcn", "MODEL.SEM_SEG_HEAD.LOSS_TYPE", "hard_pixel_mining")
-    assert model(batch())["loss_sem_seg"] > 0
+def test_hard_pixel_mining_scores_the_hardest_pixels_only():
+    images, losses = batch(), {}
+    for loss_type in ("cross_entropy", "hard_pixel_mining"):
+        model = segmenter("fcn", "MODEL.SEM_SEG_HEAD.LOSS_TYPE", loss_type)  # the same weights (seeded)
+        torch.manual_seed(1)  # the same dropout
+        losses[loss_type] = model(images)["loss_sem_seg"]
+    losses["hard_pixel_mining"].backward()
+    # the mean over the hardest 20% of the pixels is above the mean over all of them
+    assert losses["hard_pixel_mining"] > 1.1 * losses["cross_entropy"], losses
 
 
 @pytest.mark.parametrize("head, opts, message", [

@@ -8,8 +8,9 @@ from detectron2.modeling import build_model
 from detectron2.structures import Boxes, Instances
 
 from conftest import REPO
-from d2ext import get_cfg
-from d2ext.checkpoint import Checkpointer, convert_torchvision_ssd, torchvision_ssd_labels
+from d2ext.config import get_cfg
+from d2ext.checkpoint import SafeCheckpointer, convert_torchvision
+from d2ext.ssd.torchvision_weights import torchvision_ssd_labels
 
 
 def ssd_cfg(config, *opts):
@@ -67,7 +68,7 @@ def test_training_losses_are_torchvisions():
     torchvision_model = torchvision.models.get_model(arch, weights=None, weights_backbone=None, num_classes=4)
     model = build_model(ssd_cfg("COCO-Detection/ssdlite320_mobilenet_v3.yaml", "MODEL.SSD.NUM_CLASSES", 3,
                                 "MODEL.SSD.MIN_NEGATIVES", 0))
-    Checkpointer(model)._load_model(convert_torchvision_ssd(torchvision_model.state_dict(), arch))
+    SafeCheckpointer(model)._load_model(convert_torchvision(torchvision_model.state_dict(), arch))
     batch = shapes_batch(320)
     labels = torch.tensor(torchvision_ssd_labels(4))
     images = [x["image"].float() / 255 for x in batch]

@@ -5,8 +5,8 @@ from detectron2.layers import FrozenBatchNorm2d
 from detectron2.modeling import build_backbone
 from torch import nn
 
-from d2ext import get_cfg
-from d2ext.modeling.backbone import TORCHVISION_ARCHS, SequentialFeaturesBackbone, TorchvisionResNet
+from d2ext.config import get_cfg
+from d2ext.modeling.backbone import SequentialFeaturesBackbone, TORCHVISION_ARCHS, TorchvisionResNet
 
 ALL_STAGES = {
     "resnet": ["stem", "res2", "res3", "res4", "res5"],

@@ -1,4 +1,4 @@
-"""Weights load without running code: .pkl through a data-only unpickler, .pth with weights_only=True."""
+"""Weights load without running code: .pkl through a data-only unpickler, .pth and .pyth with weights_only=True."""
 import os
 import pickle
 
@@ -8,8 +8,9 @@ import torch
 from torch import nn
 
 from conftest import REPO
-from d2ext.checkpoint import Checkpointer
-from d2ext.engine import Predictor, load_config
+from d2ext.checkpoint import SafeCheckpointer
+from d2ext.config import load_config
+from d2ext.engine import Predictor
 
 
 class RunsCode:
@@ -33,7 +34,7 @@ def test_detectron2_pkl_weights_load(tmp_path):
     with open(tmp_path / "w.pkl", "wb") as f:
         pickle.dump({"model": weights, "__author__": "test"}, f)
     model = tiny_model()
-    Checkpointer(model).load(str(tmp_path / "w.pkl"))
+    SafeCheckpointer(model).load(str(tmp_path / "w.pkl"))
     torch.testing.assert_close(model[0].weight, torch.arange(6.0).view(3, 2))
 
 
@@ -42,7 +43,7 @@ def test_a_malicious_pkl_is_refused_and_runs_nothing(tmp_path):
     with open(tmp_path / "evil.pkl", "wb") as f:
         pickle.dump({"model": {"0.weight": RunsCode(marker)}, "__author__": "test"}, f)
     with pytest.raises(ValueError, match=r"evil.pkl: refused, it names the global posix.system"):
-        Checkpointer(tiny_model()).load(str(tmp_path / "evil.pkl"))
+        SafeCheckpointer(tiny_model()).load(str(tmp_path / "evil.pkl"))
     assert not marker.exists()
 
 
@@ -50,15 +51,32 @@ def test_a_malicious_pth_is_refused_and_runs_nothing(tmp_path):
     marker = tmp_path / "pwned"
     torch.save({"model": {"0.weight": RunsCode(marker)}}, tmp_path / "evil.pth")
     with pytest.raises(ValueError, match=r"evil.pth: refused, torch.load\(weights_only=True\)"):
-        Checkpointer(tiny_model()).load(str(tmp_path / "evil.pth"))
+        SafeCheckpointer(tiny_model()).load(str(tmp_path / "evil.pth"))
     assert not marker.exists()
+
+
+def test_a_malicious_pycls_pyth_is_refused_and_runs_nothing(tmp_path):
+    """detectron2 reads .pyth (pycls) files with its own torch.load; it must not run what they name either."""
+    marker = tmp_path / "pwned"
+    torch.save({"model_state": {"0.weight": RunsCode(marker)}}, tmp_path / "evil.pyth")
+    with pytest.raises(ValueError, match=r"evil.pyth: refused, torch.load\(weights_only=True\)"):
+        SafeCheckpointer(tiny_model()).load(str(tmp_path / "evil.pyth"))
+    assert not marker.exists()
+
+
+def test_pycls_pyth_weights_load(tmp_path):
+    source = nn.Sequential(nn.Linear(2, 3))
+    torch.save({"model_state": source.state_dict()}, tmp_path / "w.pyth")
+    model = tiny_model()
+    SafeCheckpointer(model).load(str(tmp_path / "w.pyth"))
+    torch.testing.assert_close(model[0].weight, source[0].weight)
 
 
 def test_pth_state_dicts_load(tmp_path):
     source = nn.Sequential(nn.Linear(2, 3))
     torch.save({"model": source.state_dict()}, tmp_path / "w.pth")
     model = tiny_model()
-    Checkpointer(model).load(str(tmp_path / "w.pth"))
+    SafeCheckpointer(model).load(str(tmp_path / "w.pth"))
     torch.testing.assert_close(model[0].weight, source[0].weight)
 
 

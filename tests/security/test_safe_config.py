@@ -4,7 +4,7 @@ import os
 import pytest
 
 from conftest import REPO, run_tool
-from d2ext.engine import load_config
+from d2ext.config import load_config
 
 BASE = os.path.join(REPO, "configs/digits/classification/resnet18.yaml")
 
