@@ -15,7 +15,7 @@ import torch
 import torchvision
 from detectron2.checkpoint import DetectionCheckpointer
 
-from d2ext.checkpoint import Checkpointer
+from d2ext.checkpoint import SafeCheckpointer
 
 
 def seconds_per_save(checkpointer):
@@ -34,7 +34,7 @@ def main(argv=None):
     model(torch.randn(2, 3, 64, 64)).sum().backward()
     optimizer.step()  # momentum buffers: the optimizer state is as large as the model
     with tempfile.TemporaryDirectory() as ours_dir, tempfile.TemporaryDirectory() as theirs_dir:
-        ours = Checkpointer(model, ours_dir, optimizer=optimizer)
+        ours = SafeCheckpointer(model, ours_dir, optimizer=optimizer)
         theirs = DetectionCheckpointer(model, theirs_dir, optimizer=optimizer)
         pairs = [(seconds_per_save(ours), seconds_per_save(theirs)) for _ in range(args.rounds)]
     ours_s, theirs_s = statistics.median(p[0] for p in pairs), statistics.median(p[1] for p in pairs)

@@ -17,7 +17,8 @@ import torchvision
 from detectron2.data import DatasetCatalog
 
 from d2ext.data import build_mapper
-from d2ext.engine import Trainer, load_config
+from d2ext.config import load_config
+from d2ext.engine import Trainer
 from speed import Pair, run_conditions, speed_argument_parser, train_and_inference_table
 
 CONFIG = os.path.join(os.path.dirname(__file__), "..", "configs/ImageNet/classification/resnet18.yaml")

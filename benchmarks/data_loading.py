@@ -15,7 +15,9 @@ import time
 from detectron2.utils.events import EventStorage
 from tabulate import tabulate
 
-from d2ext.engine import load_config, trainer_class
+from d2ext.config import load_config
+
+from d2ext.engine import trainer_class
 from speed import config_training_loop, images_per_second, trainer_iteration
 
 CONFIGS = ("configs/shapes/detection/faster_rcnn_R_18_FPN.yaml", "configs/shapes/detection/ssd_R_18.yaml",

@@ -31,8 +31,9 @@ from detectron2.utils.events import EventStorage
 from tabulate import tabulate
 
 from d2ext.data import build_mapper
-from d2ext.engine import GANTrainer, load_config
-from d2ext.engine.gan_trainer import MultiOptimizerTrainer
+from d2ext.config import load_config
+from d2ext.gan import GANTrainer
+from d2ext.gan.trainer import MultiOptimizerTrainer
 from speed import run_conditions, side_by_side, speed_argument_parser, trainer_iteration
 
 CONFIG = os.path.join(os.path.dirname(__file__), "..", "configs/digits/gan/dcgan.yaml")

@@ -23,7 +23,8 @@ from torchvision.models.detection.faster_rcnn import FastRCNNPredictor, TwoMLPHe
 from torchvision.ops import MultiScaleRoIAlign
 
 from d2ext.data import build_mapper
-from d2ext.engine import Trainer, load_config
+from d2ext.config import load_config
+from d2ext.engine import Trainer
 from speed import Pair, run_conditions, speed_argument_parser, train_and_inference_table
 
 CONFIG = os.path.join(os.path.dirname(__file__), "..", "configs/shapes/detection/faster_rcnn_R_18_FPN.yaml")

@@ -19,7 +19,9 @@ import sys
 from detectron2.utils.events import EventStorage
 from torch.profiler import ProfilerActivity, profile
 
-from d2ext.engine import load_config, trainer_class
+from d2ext.config import load_config
+
+from d2ext.engine import trainer_class
 from speed import config_training_loop, trainer_iteration
 
 PACKAGES = ("d2ext", "detectron2", "torchvision", "torch", "fvcore", "numpy", "cv2", "PIL")

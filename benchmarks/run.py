@@ -1,7 +1,7 @@
 #!/usr/bin/env python
 """
 One table of every d2ext model beside its reference implementation, measured side by side in one run on
-this machine's CPU, written to benchmarks/RESULTS.md (and printed).
+this machine's CPU, written to the top of benchmarks/RESULTS.md (and printed).
 
 For each model, training and inference images/s of: the reference in fp32; d2ext in fp32; d2ext with
 channels_last weights (MODEL.CHANNELS_LAST); d2ext with channels_last and bf16 autocast (what
@@ -35,7 +35,7 @@ from tabulate import tabulate
 from torch.utils.flop_counter import FlopCounterMode
 
 from classifier_speed import classifier_pair
-from d2ext.engine.mixed_precision import cpu_computes_bf16
+from d2ext.utils.private_apis import cpu_computes_bf16
 from d2ext.utils.file_io import atomic_write_bytes
 from dcgan_speed import d2ext_trainer, dcgan_setup, nz
 from detector_speed import detector_pair
@@ -44,6 +44,8 @@ from speed import images_per_second, inference_step, sgd_step, trainer_iteration
 from ssd_speed import ssd_pair
 
 RESULTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "RESULTS.md")
+# RESULTS.md's line after this script's table; the other scripts' sections below it are kept.
+TABLE_END = "<!-- End of the table written by benchmarks/run.py."
 MIXED = "d2ext bf16 + channels_last"
 
 
@@ -236,7 +238,18 @@ def main(argv=None):
     text = header + tabulate(table, headers=("model", "reference", "phase", "variant", "img/s", "ratio", "peak MB",
                                              "GFLOP/s", "% peak"), tablefmt="github") + "\n"
     print(text)
-    atomic_write_bytes(args.output, text.encode())
+    write_table(args.output, text)
+
+
+def write_table(path, table):
+    """Replace the text of the file `path` above its TABLE_END line (all of it if it has none) by `table`."""
+    kept = ""
+    if os.path.exists(path):
+        with open(path) as f:
+            old = f.read()
+        if TABLE_END in old:
+            kept = "\n" + old[old.index(TABLE_END):]
+    atomic_write_bytes(path, (table + kept).encode())
 
 
 if __name__ == "__main__":

@@ -16,9 +16,10 @@ import torch.nn.functional as F
 import torchvision
 from detectron2.data import DatasetCatalog
 
-from d2ext.checkpoint import Checkpointer, convert_torchvision_segmentation
+from d2ext.checkpoint import SafeCheckpointer, convert_torchvision
 from d2ext.data import build_mapper
-from d2ext.engine import Trainer, load_config
+from d2ext.config import load_config
+from d2ext.engine import Trainer
 from speed import Pair, run_conditions, speed_argument_parser, train_and_inference_table
 
 CONFIGS = os.path.join(os.path.dirname(__file__), "..", "configs/VOC/semantic_segmentation")
@@ -45,7 +46,7 @@ def segmenter_pair(arch, batch_size, size):
                                             num_classes=cfg.MODEL.SEM_SEG_HEAD.NUM_CLASSES)
     tv_inference_model = type(tv_model)(tv_model.backbone, tv_model.classifier)  # same modules, no aux head
     d2ext_model = Trainer.build_model(cfg)
-    Checkpointer(d2ext_model)._load_model(convert_torchvision_segmentation(tv_model.state_dict(), arch))
+    SafeCheckpointer(d2ext_model)._load_model(convert_torchvision(tv_model.state_dict(), arch))
 
     def tv_loss():
         out = tv_model(normalised())

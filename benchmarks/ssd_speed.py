@@ -30,9 +30,12 @@ from detectron2.data import DatasetCatalog
 from detectron2.utils.events import EventStorage
 from tabulate import tabulate
 
-from d2ext.checkpoint import Checkpointer, convert_torchvision_ssd, torchvision_ssd_labels
+from d2ext.checkpoint import SafeCheckpointer, convert_torchvision
+
+from d2ext.ssd.torchvision_weights import torchvision_ssd_labels
 from d2ext.data import build_mapper
-from d2ext.engine import Trainer, load_config
+from d2ext.config import load_config
+from d2ext.engine import Trainer
 from speed import Pair, inference_step, run_conditions, side_by_side, speed_argument_parser, train_and_inference_table
 
 CONFIGS = os.path.join(os.path.dirname(__file__), "..", "configs/COCO-Detection")
@@ -62,7 +65,7 @@ def ssd_models(arch, cfg):
     tv_model = torchvision.models.get_model(arch, weights=None, weights_backbone=None,
                                             num_classes=NUM_TORCHVISION_CLASSES)
     d2ext_model = Trainer.build_model(cfg)
-    Checkpointer(d2ext_model)._load_model(convert_torchvision_ssd(tv_model.state_dict(), arch))
+    SafeCheckpointer(d2ext_model)._load_model(convert_torchvision(tv_model.state_dict(), arch))
     return d2ext_model, tv_model
 
 
