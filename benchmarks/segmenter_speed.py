@@ -1,7 +1,7 @@
 #!/usr/bin/env python
 """
-Training and inference images/s of d2ext's FCN-ResNet50 and DeepLabV3-ResNet50 (detectron2's
-SemanticSegmentor with FCNHead / DeepLabHead, configs/VOC/semantic_segmentation/) beside torchvision's
+Training and inference images/s of d2ext's FCN-ResNet50 and DeepLabV3-ResNet50 (d2ext's
+ExactSizeSemanticSegmentor with FCNHead / DeepLabHead, configs/VOC/semantic_segmentation/) beside torchvision's
 ``fcn_resnet50`` and ``deeplabv3_resnet50`` holding the same (converted) weights, on the same batch of
 shapes images, in one process, alternating rounds. Both train with the auxiliary head (loss + 0.5 x
 aux loss, torchvision's recipe); at inference torchvision runs without it, as d2ext does.

@@ -44,7 +44,7 @@ def test_bundled_data_config_builds_a_model_that_runs_on_cpu(config_file):
         outputs = model([{"image": torch.randint(0, 255, (3, size, size), dtype=torch.uint8), "height": size, "width": size}])
     if meta_arch == "ImageClassifier":
         assert outputs[0]["scores"].shape == (cfg.MODEL.CLS_HEAD.NUM_CLASSES,)
-    elif meta_arch == "SemanticSegmentor":
+    elif meta_arch in ("SemanticSegmentor", "ExactSizeSemanticSegmentor"):
         assert outputs[0]["sem_seg"].shape == (cfg.MODEL.SEM_SEG_HEAD.NUM_CLASSES, size, size)
     else:
         assert outputs[0]["instances"].image_size == (size, size)

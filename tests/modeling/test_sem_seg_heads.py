@@ -1,4 +1,4 @@
-"""FCNHead, DeepLabHead, UNetHead under detectron2's SemanticSegmentor; dilated ResNets; SyncBN in one process."""
+"""FCNHead, DeepLabHead, UNetHead under ExactSizeSemanticSegmentor; dilated ResNets; SyncBN in one process."""
 import os
 
 import pytest
@@ -67,21 +67,42 @@ def test_head_trains_and_predicts_logits_at_the_input_size(head):
     assert output["sem_seg"].shape == (4, 35, 45)
 
 
+@pytest.mark.parametrize("head", sorted(SHAPES_CONFIGS))
+def test_an_images_prediction_does_not_depend_on_its_batch(head):
+    model = segmenter(head).eval()
+    images = [torch.randint(0, 256, (3, *size), dtype=torch.uint8) for size in [(70, 90), (45, 61), (70, 90)]]
+    with torch.no_grad():
+        in_batch = model([{"image": image} for image in images])
+        for image, output in zip(images, in_batch):
+            torch.testing.assert_close(output["sem_seg"], model([{"image": image}])[0]["sem_seg"], atol=1e-5, rtol=0)
+
+
+def test_training_pads_a_batch_with_pixels_that_the_loss_ignores():
+    model = segmenter("fcn")
+    for module in model.modules():  # BN statistics and dropout of a batch would mix the images
+        if isinstance(module, (torch.nn.BatchNorm2d, torch.nn.Dropout)):
+            module.eval()
+    scored = {"image": torch.randint(0, 256, (3, 70, 90), dtype=torch.uint8), "sem_seg": torch.randint(0, 4, (70, 90))}
+    unscored = {"image": torch.randint(0, 256, (3, 45, 61), dtype=torch.uint8), "sem_seg": torch.full((45, 61), 255)}
+    # padded to 70 x 90, the second image adds pixels to the batch but none to the loss
+    torch.testing.assert_close(model([scored, unscored])["loss_sem_seg"], model([scored])["loss_sem_seg"])
+
+
 def test_auxiliary_head_adds_a_weighted_training_loss_on_its_stage():
     model = segmenter("deeplab", "MODEL.TORCHVISION.OUT_FEATURES", ["res4", "res5"], "MODEL.SEM_SEG_HEAD.IN_FEATURES", ["res5"],
                       "MODEL.SEM_SEG_HEAD.AUX_IN_FEATURE", "res4",
                       "MODEL.SEM_SEG_HEAD.AUX_LOSS_WEIGHT", 0.4, "MODEL.SEM_SEG_HEAD.DROPOUT", 0.0)
     head = model.sem_seg_head
-    features = model.backbone(torch.rand(2, 3, 64, 96))
-    targets = torch.randint(0, 4, (2, 64, 96))
+    features = model.backbone(torch.rand(2, 3, 62, 90))  # res4: 8 x 12, stride 8, rounded up
+    targets = torch.randint(0, 4, (2, 62, 90))
     targets[:, :8] = 255  # ignored
     _, losses = head(features, targets)
     assert set(losses) == {"loss_sem_seg", "loss_sem_seg_aux"}
-    aux_logits = F.interpolate(head.aux_classifier(features["res4"]), scale_factor=8, mode="bilinear", align_corners=False)
+    aux_logits = F.interpolate(head.aux_classifier(features["res4"]), size=(62, 90), mode="bilinear", align_corners=False)
     torch.testing.assert_close(losses["loss_sem_seg_aux"], 0.4 * F.cross_entropy(aux_logits, targets, ignore_index=255))
     head.eval()
-    logits, losses = head(features)
-    assert logits.shape == (2, 4, 64, 96) and losses == {}
+    logits, losses = head(features)  # at the stage's stride: the meta-architecture upsamples them
+    assert logits.shape == (2, 4, 8, 12) and losses == {}
 
 
 def test_syncbn_config_builds_plain_batch_norm_in_one_process():

@@ -39,6 +39,8 @@ class TorchvisionResNet(Backbone):
     forward: (N, 3, H, W) -> {name: (N, C, H/stride, W/stride)} for the `out_features` among
     "stem" (stride 4, after the max-pool), "res2".."res5" (strides 4, 8, 16, 32; detectron2's names;
     with output stride 16 or 8 the dilated stages keep the stride of the stage before them).
+    Any input size, unpadded (size_divisibility 0, as detectron2's ResNet): a stage's size is then the
+    input's divided by its stride, rounded up, as in torchvision.
     """
 
     def __init__(self, arch, out_features, norm="BN", freeze_at=0, output_stride=32):
@@ -75,12 +77,6 @@ class TorchvisionResNet(Backbone):
             self.add_module(name, getattr(resnet, name))
         if freeze_at >= 1:
             freeze_children(self, _STEM + tuple(self.stages[: freeze_at - 1]))
-
-    @property
-    def size_divisibility(self):
-        # Inputs padded to a multiple of 32 give every stage an exact 1/stride of the input size, so
-        # that upsampling a stage's output by its stride lands on the input's pixels.
-        return 32
 
     def forward(self, x):
         outputs = {}

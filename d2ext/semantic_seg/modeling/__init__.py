@@ -1,4 +1,8 @@
-"""FCN, DeepLabV3 and U-Net heads (detectron2's SEM_SEG_HEADS_REGISTRY, run by its SemanticSegmentor) and the U-Net encoder (BACKBONE_REGISTRY)."""
+"""
+ExactSizeSemanticSegmentor (META_ARCH_REGISTRY), FCN, DeepLabV3 and U-Net heads (detectron2's SEM_SEG_HEADS_REGISTRY)
+and the U-Net encoder (BACKBONE_REGISTRY).
+"""
+from .exact_size_segmentor import ExactSizeSemanticSegmentor
 from .deeplab import DeepLabHead
 from .fcn import FCNHead
 from .segmentation_head import SegmentationHead, fcn_classifier

@@ -15,8 +15,8 @@ class DeepLabHead(SegmentationHead):
     """
     DeepLabV3 as torchvision builds it (and named as torchvision's class): detectron2's ASPP
     (1x1 conv, three 3x3 atrous convs at ``ASPP_DILATIONS``, image pooling, projection, dropout) on
-    one dilated backbone stage, a 3x3 conv-norm-ReLU (``refine``) and a 1x1 ``predictor``; logits
-    upsampled by the stage's stride. detectron2's own ``DeepLabV3Head`` (ASPP then the predictor)
+    one dilated backbone stage, a 3x3 conv-norm-ReLU (``refine``) and a 1x1 ``predictor``, giving
+    logits at the stage's stride. detectron2's own ``DeepLabV3Head`` (ASPP then the predictor)
     and ``DeepLabV3PlusHead`` stay available under their names.
 
     detectron2's ASPP has no norm after the image-pooling conv (the statistics of a 1x1 map from a

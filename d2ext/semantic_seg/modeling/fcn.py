@@ -11,8 +11,8 @@ __all__ = ["FCNHead"]
 class FCNHead(SegmentationHead):
     """
     torchvision's FCN head on one backbone stage (``MODEL.SEM_SEG_HEAD.IN_FEATURES``, e.g. "res5"
-    at output stride 8): a 3x3 conv to C/4, norm, ReLU, dropout, a 1x1 conv to classes, the logits
-    upsampled bilinearly by the stage's stride. Module names follow torchvision's (``classifier``,
+    at output stride 8): a 3x3 conv to C/4, norm, ReLU, dropout, a 1x1 conv to classes, giving logits
+    at the stage's stride. Module names follow torchvision's (``classifier``,
     ``aux_classifier``), so converted ``fcn_resnet50/101`` weights give torchvision's logits.
     """
 

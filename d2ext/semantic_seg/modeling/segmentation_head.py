@@ -1,4 +1,4 @@
-"""What d2ext's semantic segmentation heads share: upsampling, the loss, torchvision's auxiliary head."""
+"""What d2ext's semantic segmentation heads share: the loss at the targets' size, torchvision's auxiliary head."""
 from detectron2.config import configurable
 from detectron2.layers import get_norm
 from detectron2.projects.deeplab.loss import DeepLabCE
@@ -28,26 +28,26 @@ def fcn_classifier(in_channels, num_classes, dropout, norm):
 
 class SegmentationHead(nn.Module):
     """
-    Base of the heads that detectron2's ``SemanticSegmentor`` runs on backbone features. A subclass
-    builds its layers and implements ``layers(features) -> (N, K, H / common_stride, W / common_stride)``
-    logits; this class upsamples them to the input, computes the loss and runs the optional
+    Base of the heads that ``ExactSizeSemanticSegmentor`` runs on backbone features. A subclass
+    builds its layers and implements ``layers(features) -> (N, K, h, w)`` logits at the stride of its
+    output; this class computes the loss on them upsampled to the targets' size and runs the optional
     auxiliary FCN head (torchvision's ``aux_classifier``, a training-only loss on another stage).
+    At inference the logits stay at their stride: the meta-architecture upsamples them to the
+    exact input size, which the backbone's features do not determine.
 
     forward(features, targets=None):
-        features: {stage: (N, C, H / stride, W / stride)} from the backbone.
+        features: {stage: (N, C, h_stage, w_stage)} from the backbone.
         targets: (N, H, W) int64 class ids, ``ignore_value`` where unscored (training only).
         Returns ``(None, {"loss_sem_seg"[, "loss_sem_seg_aux"]})`` in training and
-        ``((N, K, H, W) logits, {})`` at inference.
+        ``((N, K, h, w) logits, {})`` at inference.
     """
 
     @configurable
-    def __init__(self, *, num_classes, common_stride, ignore_value=255, loss_weight=1.0,
-                 loss_type="cross_entropy", aux_in_feature="", aux_input_shape=None, aux_loss_weight=0.5,
-                 dropout=0.1, norm="BN"):
+    def __init__(self, *, num_classes, ignore_value=255, loss_weight=1.0, loss_type="cross_entropy",
+                 aux_in_feature="", aux_input_shape=None, aux_loss_weight=0.5, dropout=0.1, norm="BN"):
         """
         Args:
             num_classes: K, the classes predicted per pixel.
-            common_stride: stride of the logits that ``layers`` returns.
             ignore_value: target id that is not scored.
             loss_type: "cross_entropy" or "hard_pixel_mining" (detectron2 DeepLab's loss on the
                 hardest 20% of the pixels).
@@ -56,7 +56,6 @@ class SegmentationHead(nn.Module):
         """
         super().__init__()
         self.num_classes = num_classes
-        self.common_stride = common_stride
         self.ignore_value = ignore_value
         self.loss_weight = loss_weight
         if loss_type == "cross_entropy":
@@ -68,12 +67,11 @@ class SegmentationHead(nn.Module):
         self.aux_in_feature = aux_in_feature
         self.aux_loss_weight = aux_loss_weight
         if aux_in_feature:
-            self.aux_stride = aux_input_shape.stride
             self.aux_classifier = fcn_classifier(aux_input_shape.channels, num_classes, dropout, norm)
 
     @classmethod
     def from_config(cls, cfg, input_shape):
-        """The shared arguments; a subclass adds its own and `common_stride`."""
+        """The shared arguments; a subclass adds its own."""
         head = cfg.MODEL.SEM_SEG_HEAD
         for name in [*head.IN_FEATURES, *([head.AUX_IN_FEATURE] if head.AUX_IN_FEATURE else [])]:
             if name not in input_shape:
@@ -93,28 +91,27 @@ class SegmentationHead(nn.Module):
 
     @staticmethod
     def single_stage_args(cfg, input_shape):
-        """{"in_feature", "in_channels", "common_stride"} of a head that reads one stage (IN_FEATURES [name])."""
+        """{"in_feature", "in_channels"} of a head that reads one stage (IN_FEATURES [name])."""
         in_features = cfg.MODEL.SEM_SEG_HEAD.IN_FEATURES
         if len(in_features) != 1:
             raise ValueError(f"MODEL.SEM_SEG_HEAD.IN_FEATURES = {list(in_features)}: {cfg.MODEL.SEM_SEG_HEAD.NAME} "
                              "reads one backbone stage; name one, e.g. ['res5'].")
-        shape = input_shape[in_features[0]]
-        return {"in_feature": in_features[0], "in_channels": shape.channels, "common_stride": shape.stride}
+        return {"in_feature": in_features[0], "in_channels": input_shape[in_features[0]].channels}
 
     def layers(self, features):
-        """{stage: (N, C, h, w)} -> (N, K, H / common_stride, W / common_stride) logits."""
+        """{stage: (N, C, h_stage, w_stage)} -> (N, K, h, w) logits."""
         raise NotImplementedError
 
     def forward(self, features, targets=None):
-        logits = self._upsample(self.layers(features), self.common_stride)
+        logits = self.layers(features)
         if not self.training:
             return logits, {}
-        losses = {"loss_sem_seg": self.loss(logits, targets) * self.loss_weight}
+        losses = {"loss_sem_seg": self._loss(logits, targets) * self.loss_weight}
         if self.aux_in_feature:
-            aux_logits = self._upsample(self.aux_classifier(features[self.aux_in_feature]), self.aux_stride)
-            losses["loss_sem_seg_aux"] = self.loss(aux_logits, targets) * self.aux_loss_weight
+            aux_logits = self.aux_classifier(features[self.aux_in_feature])
+            losses["loss_sem_seg_aux"] = self._loss(aux_logits, targets) * self.aux_loss_weight
         return None, losses
 
-    @staticmethod
-    def _upsample(logits, stride):
-        return logits if stride == 1 else F.interpolate(logits, scale_factor=stride, mode="bilinear", align_corners=False)
+    def _loss(self, logits, targets):
+        """(N, K, h, w) logits, upsampled as torchvision does, scored against (N, H, W) targets."""
+        return self.loss(F.interpolate(logits, size=targets.shape[-2:], mode="bilinear", align_corners=False), targets)

@@ -46,8 +46,7 @@ class UNetHead(SegmentationHead):
         ret = super().from_config(cfg, input_shape)
         stages = sorted(cfg.MODEL.SEM_SEG_HEAD.IN_FEATURES, key=lambda name: input_shape[name].stride)
         return {**ret, "in_features": stages, "in_channels": [input_shape[name].channels for name in stages],
-                "decoder_channels": cfg.MODEL.SEM_SEG_HEAD.DECODER_CHANNELS,
-                "common_stride": input_shape[stages[0]].stride}
+                "decoder_channels": cfg.MODEL.SEM_SEG_HEAD.DECODER_CHANNELS}
 
     def layers(self, features):
         x = features[self.in_features[-1]]
