@@ -71,10 +71,9 @@ def sorted_detections(boxes, scores, labels):
     return boxes[order], scores[order], labels[order]
 
 
-def assert_same_detections(d2ext_model, torchvision_model, num_torchvision_classes, image):
+def assert_same_detections(instances, torchvision_model, num_torchvision_classes, image):
+    """d2ext's `instances` for `image` are torchvision's detections for it."""
     expected = torchvision_detections(torchvision_model, image)
-    with torch.no_grad():
-        instances = d2ext_model.eval()([{"image": image}])[0]["instances"]
     assert len(expected["scores"]) > 20 and expected["scores"].max() > 0.1  # far above uniform scores (1/81, 1/4)
     labels = torch.tensor(torchvision_ssd_labels(num_torchvision_classes))[instances.pred_classes]
     actual = sorted_detections(instances.pred_boxes.tensor, instances.scores, labels)
@@ -93,6 +92,10 @@ def test_converted_weights_give_torchvision_detections(arch, num_torchvision_cla
     incompatible = SafeCheckpointer(model)._load_model(convert_torchvision(torchvision_model.state_dict(), arch))
     assert not incompatible.missing_keys and not incompatible.unexpected_keys and not incompatible.incorrect_shapes
     size = cfg.MODEL.SSD.IMAGE_SIZE
-    assert_same_detections(model, torchvision_model, num_torchvision_classes, scene(10, size, size))
-    # another size: both resize to the model's input and scale the boxes back
-    assert_same_detections(model, torchvision_model, num_torchvision_classes, scene(11, 200, 260))
+    # one batch with another size, not a multiple of 32: both resize each image to the model's input and
+    # scale its boxes back
+    images = [scene(10, size, size), scene(11, 200, 260)]
+    with torch.no_grad():
+        outputs = model.eval()([{"image": image} for image in images])
+    for image, output in zip(images, outputs):
+        assert_same_detections(output["instances"], torchvision_model, num_torchvision_classes, image)

@@ -2,6 +2,7 @@
 import numpy as np
 import pytest
 import torch
+import torchvision
 from detectron2.data import transforms as T
 from PIL import Image
 
@@ -44,6 +45,19 @@ def test_test_mapper_resizes_the_short_side_and_crops_the_centre(image_file):
     assert image.shape == (3, 30, 30)
     assert abs(int(image[1, 0, 0]) - 16) <= 2 and abs(int(image[1, 0, -1]) - 74) <= 2
     assert (image[2] == 7).all()
+
+
+def test_test_mapper_gives_torchvisions_resize_and_centre_crop_at_any_size(tmp_path):
+    rng = np.random.default_rng(0)
+    cfg = classification_cfg(**{"INPUT.CLS.RESIZE": 73, "INPUT.CLS.CROP_SIZE": 64})
+    mapper = build_mapper(cfg, is_train=False)
+    reference = torchvision.transforms.Compose([torchvision.transforms.Resize(73), torchvision.transforms.CenterCrop(64),
+                                                torchvision.transforms.PILToTensor()])
+    for height, width in [(75, 101), (97, 131), (100, 133), (131, 97), (200, 77), (74, 75)]:
+        image = Image.fromarray(rng.integers(0, 256, (height, width, 3), dtype=np.uint8))
+        path = str(tmp_path / f"{height}x{width}.png")
+        image.save(path)
+        assert torch.equal(mapper({"file_name": path, "label": 0})["image"], reference(image)), (height, width)
 
 
 def test_random_resized_crop_stays_inside_the_image_with_the_requested_area():

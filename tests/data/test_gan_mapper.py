@@ -66,7 +66,7 @@ def test_training_crops_at_random_and_test_crops_the_centre(rgb_file):
 
 def test_resize_equal_to_image_size_crops_the_centre_in_training():
     augmentations = build_gan_augmentations(gan_cfg(resize=32, image_size=32, flip="horizontal"), is_train=True)
-    assert [type(a).__name__ for a in augmentations] == ["ResizeShortestEdge", "CenterCrop", "RandomFlip"]
+    assert [type(a).__name__ for a in augmentations] == ["ResizeShortEdgeAsTorchvision", "CenterCrop", "RandomFlip"]
 
 
 def test_other_keys_pass_through(rgb_file):

@@ -20,8 +20,9 @@ class ImageClassifier(nn.Module):
     Input: detectron2's ``list[dict]``, each with "image" (3, H, W) uint8 in INPUT.FORMAT and, in
     training, "label" (int, index into the dataset's thing_classes). ClassificationDatasetMapper
     resizes and crops every image to one size, so a batch stacks without padding (padding would
-    enter the pooled features and change an image's logits with its batch-mates); images of
-    different sizes are still padded (with 0 before normalisation) by ImageList rather than refused.
+    enter the pooled features and change an image's logits with its batch-mates). In training,
+    images of different sizes are still padded (with 0 before normalisation) rather than refused; at
+    inference they run one by one, so that an image's logits do not depend on its batch.
 
     Output in training: {"loss_cls": cross-entropy with MODEL.CLS_HEAD.LABEL_SMOOTHING}.
     Output in eval: one dict per image with
@@ -63,6 +64,8 @@ class ImageClassifier(nn.Module):
         return self.pixel_mean.device
 
     def forward(self, batched_inputs):
+        if not self.training and len({x["image"].shape for x in batched_inputs}) > 1:
+            return [self.forward([x])[0] for x in batched_inputs]
         # Stacked first, normalised once for the whole batch: one pass per operation, not one per image.
         # No padding to the backbone's size_divisibility: it would enter the pooled features.
         images = ImageList.from_tensors([x["image"].to(self.device) for x in batched_inputs])
