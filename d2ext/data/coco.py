@@ -5,17 +5,17 @@ detectron2's ``load_coco_json`` trusts its input: a JSON that is not COCO fails 
 pycocotools, a missing image fails only when a worker reads it, and a degenerate box trains as
 garbage. ``load_checked_coco_json`` checks the file first and raises ``DatasetError`` naming the
 file, the field and the value. With ``skip_invalid`` (``SKIP_INVALID: true`` in a declared dataset)
-invalid images and annotations are dropped instead, and listed in one warning.
+invalid images and annotations are dropped instead, and listed in one warning. The file is read and
+parsed once: the checks and detectron2's reader work on the same parsed copy.
 """
 import json
 import logging
 import math
 import os
-import tempfile
 
 from detectron2.data import DatasetCatalog, MetadataCatalog
-from detectron2.data.datasets import load_coco_json
 
+from ..utils.private_apis import load_parsed_coco_json
 from .declared import DATASET_TYPE_REGISTRY, check_entry
 from .errors import DatasetError
 
@@ -180,17 +180,11 @@ def check_coco_json(json_file, image_root, skip_invalid=False):
 def load_checked_coco_json(json_file, image_root, dataset_name, skip_invalid=False):
     """
     ``check_coco_json``, then detectron2's ``load_coco_json`` on what it kept: list[dict] in detectron2's
-    format. When entries were skipped, the kept ones are read from a temporary copy of `json_file`.
+    format. `json_file` is read once: detectron2's reader is given the checked copy.
     """
-    data, skipped = check_coco_json(json_file, image_root, skip_invalid)
+    data, _ = check_coco_json(json_file, image_root, skip_invalid)
     try:
-        if not skipped:
-            return load_coco_json(json_file, image_root, dataset_name)
-        with tempfile.TemporaryDirectory(prefix="d2ext_coco_") as tmp:
-            kept_file = os.path.join(tmp, os.path.basename(json_file))
-            with open(kept_file, "w") as f:
-                json.dump(data, f)
-            return load_coco_json(kept_file, image_root, dataset_name)
+        return load_parsed_coco_json(data, json_file, image_root, dataset_name)
     except (KeyError, TypeError, ValueError, AssertionError, AttributeError, IndexError) as e:
         # A field check_coco_json does not cover (segmentation, keypoints, duplicate ids, ...).
         raise DatasetError(f"{json_file}: detectron2's COCO reader fails on it ({type(e).__name__}: {e}). Check the "

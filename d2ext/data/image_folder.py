@@ -4,8 +4,9 @@ Image files: the extensions d2ext reads, image headers, and the ImageFolder layo
 
     root/<class>/<image>.png     one sub-folder of images per class (.png .jpg .jpeg .bmp .webp)
 
-``load_image_folder`` gives records ``{"file_name", "image_id", "label", "height", "width"}`` with ``label``
-indexing the class list.
+``load_image_folder`` gives records ``{"file_name", "image_id", "label"}`` with ``label`` indexing the class
+list. The records come from directory listings alone: no image is opened until a mapper reads it, which
+also gives the record its "height" and "width" (detectron2's ``check_image_size``).
 """
 import logging
 import os
@@ -14,7 +15,7 @@ from PIL import Image
 
 from .errors import DatasetError
 
-__all__ = ["IMAGE_EXTENSIONS", "class_folders", "load_image_folder", "read_image_header", "read_image_size"]
+__all__ = ["IMAGE_EXTENSIONS", "class_folders", "load_image_folder", "read_image_header"]
 
 logger = logging.getLogger(__name__)
 
@@ -23,7 +24,18 @@ IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".webp")
 
 def class_folders(root):
     """Sorted names of the sub-folders of `root`, hidden ones (".name") excepted: the default classes."""
-    return sorted(entry.name for entry in os.scandir(root) if entry.is_dir() and not entry.name.startswith("."))
+    with os.scandir(root) as entries:
+        return sorted(entry.name for entry in entries if not entry.name.startswith(".") and entry.is_dir())
+
+
+def _image_file_names(folder):
+    """
+    Sorted names of the image files (IMAGE_EXTENSIONS, any case) in `folder`, hidden (".name") ones excepted,
+    from one directory listing: no file is opened or, where the file system gives entry types, stat'ed.
+    """
+    with os.scandir(folder) as entries:
+        return sorted(entry.name for entry in entries if not entry.name.startswith(".")
+                      and entry.name.lower().endswith(IMAGE_EXTENSIONS) and entry.is_file())
 
 
 def _check_classes(root, folders, classes):
@@ -51,22 +63,17 @@ def read_image_header(path):
         raise DatasetError(f"{path}: cannot read this image ({e}). Replace or remove the file.") from e
 
 
-def read_image_size(path):
-    """(height, width) from the image header, without decoding the pixels."""
-    return read_image_header(path)[:2]
-
-
 def load_image_folder(root, classes=None):
     """
     Args:
         root (str): an ImageFolder tree ``root/<class>/<image>``; other files and hidden (".name")
-            folders are ignored.
+            files and folders are ignored.
         classes (list[str] or None): the class names, label k = classes[k]; every sub-folder must be
             one of them. Default: the sorted sub-folder names, which are listed per split: when the
             splits of a dataset may not all hold every class, give the same `classes` to each split.
     Returns:
-        list[dict]: records ``{"file_name", "image_id" ("<class>/<file>"), "label", "height", "width"}``,
-        by class then file name.
+        list[dict]: records ``{"file_name", "image_id" ("<class>/<file>"), "label"}``, by class then file
+        name, from the directory listings (no image is opened).
     """
     if not os.path.isdir(root):
         raise DatasetError(f"{root}: image folder root is not a directory. Check the ROOT path.")
@@ -78,19 +85,15 @@ def load_image_folder(root, classes=None):
         classes = folders
     else:
         _check_classes(root, folders, list(classes))
-    records = []
+    records, present = [], set(folders)
     for label, class_name in enumerate(classes):
-        if class_name not in folders:
+        if class_name not in present:
             continue
         folder = os.path.join(root, class_name)
-        file_names = sorted(name for name in os.listdir(folder)
-                            if name.lower().endswith(IMAGE_EXTENSIONS) and os.path.isfile(os.path.join(folder, name)))
+        file_names = _image_file_names(folder)
         if not file_names:
             raise DatasetError(f"{folder}: the folder of class '{class_name}' holds no image "
                                f"({', '.join(IMAGE_EXTENSIONS)}). Add images or remove the folder.")
-        for file_name in file_names:
-            file_path = os.path.join(folder, file_name)
-            height, width = read_image_size(file_path)
-            records.append({"file_name": file_path, "image_id": f"{class_name}/{file_name}", "label": label,
-                            "height": height, "width": width})
+        records += [{"file_name": os.path.join(folder, file_name), "image_id": f"{class_name}/{file_name}",
+                     "label": label} for file_name in file_names]
     return records

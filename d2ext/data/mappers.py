@@ -28,8 +28,10 @@ MAPPER_REGISTRY.register(DatasetMapper)
 class ImageRecordMapper:
     """
     Image record {"file_name", ...} -> the same dict (other keys, such as "label", pass through) plus "image":
-    a (C, H, W) uint8 tensor in INPUT.FORMAT (C = 1 for "L", else 3) after the `augmentations`. A base for
-    the mappers of tasks whose images carry no boxes or masks; subclasses give the augmentations in from_config.
+    a (C, H, W) uint8 tensor in INPUT.FORMAT (C = 1 for "L", else 3) after the `augmentations`, and "height"
+    and "width": the image's as read (checked against the record's when it has them, as detectron2's
+    DatasetMapper does). A base for the mappers of tasks whose images carry no boxes or masks; subclasses give
+    the augmentations in from_config.
     """
 
     @configurable
@@ -40,6 +42,7 @@ class ImageRecordMapper:
     def __call__(self, dataset_dict):
         dataset_dict = copy.copy(dataset_dict)
         image = utils.read_image(dataset_dict["file_name"], format=self.image_format)
+        utils.check_image_size(dataset_dict, image)
         aug_input = T.AugInput(image)
         self.augmentations(aug_input)
         # a C-ordered copy: read_image's grayscale array is a read-only view of the PIL image

@@ -7,11 +7,17 @@ Besides the functions below, d2ext overrides these protected methods, as detectr
 fvcore ``Checkpointer._load_file``, ``_torch_load`` and ``_load_model`` (d2ext.checkpoint.SafeCheckpointer);
 and it sets ``DefaultTrainer._trainer`` (d2ext.engine.Trainer.__init__: DefaultTrainer's methods read it).
 """
+import threading
+
+import pycocotools.coco
 import torch
+from detectron2.data.datasets import load_coco_json
 from detectron2.data.datasets.builtin_meta import _get_coco_instances_meta
 
-__all__ = ["coco_category_ids", "cpu_computes_bf16", "is_downsampling_inverted_residual", "next_batch",
-           "record_eval_results", "write_step_metrics"]
+__all__ = ["coco_category_ids", "cpu_computes_bf16", "is_downsampling_inverted_residual",
+           "load_parsed_coco_json", "next_batch", "record_eval_results", "write_step_metrics"]
+
+_coco_class_lock = threading.Lock()
 
 
 def cpu_computes_bf16():
@@ -22,6 +28,32 @@ def cpu_computes_bf16():
 def coco_category_ids():
     """COCO's 80 category ids, in the order of detectron2's COCO datasets (their contiguous ids)."""
     return sorted(_get_coco_instances_meta()["thing_dataset_id_to_contiguous_id"])
+
+
+def load_parsed_coco_json(dataset, json_file, image_root, dataset_name):
+    """
+    detectron2's ``load_coco_json(json_file, image_root, dataset_name)`` on `dataset`, the COCO dict already
+    parsed from the local file `json_file`, which is not read again. load_coco_json takes only a path, from
+    which it builds ``pycocotools.coco.COCO``, looked up when called: for the call, that name is a subclass
+    that indexes `dataset` when given `json_file` (and reads any other file as COCO does).
+    """
+    coco_class = pycocotools.coco.COCO
+
+    class ParsedCOCO(coco_class):
+        def __init__(self, annotation_file=None):
+            if annotation_file != json_file:
+                super().__init__(annotation_file)
+                return
+            super().__init__()
+            self.dataset = dataset
+            self.createIndex()
+
+    with _coco_class_lock:
+        pycocotools.coco.COCO = ParsedCOCO
+        try:
+            return load_coco_json(json_file, image_root, dataset_name)
+        finally:
+            pycocotools.coco.COCO = coco_class
 
 
 def is_downsampling_inverted_residual(block):

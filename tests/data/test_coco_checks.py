@@ -1,21 +1,22 @@
 """Bad COCO input raises DatasetError naming the file, the field and the value; boxes outside their image are logged.
-With SKIP_INVALID, bad images and annotations are dropped and listed in a warning instead."""
+With SKIP_INVALID, bad images and annotations are dropped and listed in a warning instead. The JSON is read once."""
 import copy
 import json
 import logging
 import os
 import re
 import shutil
-import tempfile
 
 import pytest
 from detectron2.config import CfgNode
 from detectron2.data import DatasetCatalog, MetadataCatalog
 from detectron2.evaluation import COCOEvaluator
+from detectron2.structures import BoxMode
 
 from d2ext.config import get_cfg
-from d2ext.data import DatasetError, build_mapper, register_declared_datasets
+from d2ext.data import SHAPES_CLASSES, DatasetError, build_mapper, register_declared_datasets
 from d2ext.data.coco import check_coco_json, load_checked_coco_json
+from opened_files import opened_files
 
 
 @pytest.fixture
@@ -202,18 +203,34 @@ def _skip_warnings(caplog):
             if r.name == "d2ext.data.coco" and "SKIP_INVALID" in r.getMessage()]
 
 
-def test_skip_invalid_drops_bad_entries_and_lists_them(coco_copy, caplog, tmp_path, monkeypatch):
+def _json_reads(opened):
+    """The opened paths of `opened` that are a JSON file: the annotation file, or a copy of it."""
+    return [path for path in opened if path.endswith(".json")]
+
+
+def test_the_json_is_read_once(coco_copy, tmp_path):
+    """Checks and detectron2's reader share one parsed copy; a second read of the file would show here."""
+    json_file, image_root, _ = coco_copy
+    cfg = get_cfg()
+    _declare(cfg, "read_once_set", TYPE="coco", JSON_FILE=json_file, IMAGE_ROOT=image_root)
+    with opened_files("/") as opened:
+        register_declared_datasets(cfg)
+        records = DatasetCatalog.get("read_once_set")
+    assert _json_reads(opened) == [json_file]
+    assert len(records) == 8 and MetadataCatalog.get("read_once_set").thing_classes == list(SHAPES_CLASSES)
+    assert records[0]["annotations"][0]["bbox_mode"] == BoxMode.XYWH_ABS  # detectron2's records
+
+
+def test_skip_invalid_drops_bad_entries_and_lists_them(coco_copy, caplog):
     json_file, image_root, data = coco_copy
     (unknown, degenerate), expected = _corrupt(json_file, image_root, data)
     with open(json_file) as f:
         original = f.read()
-    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "tmp"))  # where the filtered copy is written
-    os.makedirs(tempfile.tempdir)
-    with caplog.at_level(logging.WARNING, logger="d2ext.data.coco"):
+    with caplog.at_level(logging.WARNING, logger="d2ext.data.coco"), opened_files("/") as opened:
         records = load_checked_coco_json(json_file, image_root, "skip_direct", skip_invalid=True)
     assert {r["image_id"]: len(r["annotations"]) for r in records} == expected
     assert not any(r["file_name"].endswith(("000003.png", "000005.png")) for r in records)
-    assert os.listdir(tempfile.tempdir) == []  # the filtered copy is gone
+    assert _json_reads(opened) == [json_file]  # read once: no filtered copy written and read back
     with open(json_file) as f:
         assert f.read() == original  # the file itself is untouched
     [warning] = _skip_warnings(caplog)

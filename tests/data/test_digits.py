@@ -32,7 +32,6 @@ def test_registered_splits(digits):
             assert (index % 5 == 4) == (split == "test")
             assert DIGITS_CLASSES[record["label"]] == str(digits.target[index])
             assert os.path.basename(os.path.dirname(record["file_name"])) == str(digits.target[index])
-            assert (record["height"], record["width"]) == (8, 8)
     assert sizes == {"train": 1438, "test": 359}
 
 

@@ -1,4 +1,4 @@
-"""The `images` and `unpaired` dataset types: every image under a folder, channel counts, clear errors."""
+"""The `images` and `unpaired` dataset types: every image under a folder from its listing, channel counts, clear errors."""
 import logging
 import os
 
@@ -8,8 +8,10 @@ from detectron2.data import DatasetCatalog, MetadataCatalog
 from PIL import Image
 
 from d2ext.config import get_cfg
-from d2ext.data import DatasetError, register_declared_datasets
-from d2ext.gan.data import count_image_channels, load_image_files, load_unpaired, log_channel_conversions
+from d2ext.data import DatasetError, build_mapper, register_declared_datasets
+from d2ext.gan.data import (count_image_channels, load_image_files, load_unpaired, log_channel_conversions,
+                            register_image_files, register_unpaired)
+from opened_files import opened_files
 
 CHANNELS = {"L": 1, "LA": 2, "RGB": 3, "P": 3, "RGBA": 4}
 
@@ -38,10 +40,8 @@ def faces(tmp_path):
 
 def test_images_at_any_depth_sorted_by_path_hidden_skipped(faces):
     records = load_image_files(str(faces))
-    assert [(r["image_id"], r["height"], r["width"]) for r in records] == [
-        ("a/deep/c.webp", 12, 16), ("a/z.JPG", 4, 12), ("b.png", 20, 10)]
-    assert records[0]["file_name"] == str(faces / "a" / "deep" / "c.webp")
-    assert set(records[0]) == {"file_name", "image_id", "height", "width"}
+    assert [r["image_id"] for r in records] == ["a/deep/c.webp", "a/z.JPG", "b.png"]
+    assert records[0] == {"file_name": str(faces / "a" / "deep" / "c.webp"), "image_id": "a/deep/c.webp"}
 
 
 def test_missing_root_and_root_without_images(faces, tmp_path):
@@ -55,10 +55,23 @@ def test_missing_root_and_root_without_images(faces, tmp_path):
         load_image_files(str(tmp_path / "empty"))
 
 
-def test_unreadable_image_names_the_file(faces):
+def test_loading_opens_no_image_and_the_mapper_names_an_unreadable_one(faces, tmp_path):
     (faces / "a" / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n truncated")
+    _write_image(tmp_path / "zebras" / "0.png")
+    (tmp_path / "zebras" / "1.png").write_bytes(b"not an image")
+    with opened_files(tmp_path) as opened:
+        register_image_files("faces_unopened", str(faces))
+        register_unpaired("faces2zebras_unopened", str(faces), str(tmp_path / "zebras"))
+        records = DatasetCatalog.get("faces_unopened")
+        unpaired = DatasetCatalog.get("faces2zebras_unopened")
+    assert opened == [] and (len(records), len(unpaired)) == (4, 6)
+    cfg = get_cfg()
+    cfg.INPUT.DATASET_MAPPER = "GANDatasetMapper"
+    mapper = build_mapper(cfg, is_train=False)
+    mapped = mapper(next(r for r in records if r["image_id"] == "a/z.JPG"))
+    assert (mapped["height"], mapped["width"]) == (4, 12)
     with pytest.raises(DatasetError, match=r"a/broken\.png: cannot read this image"):
-        load_image_files(str(faces))
+        mapper(next(r for r in records if r["image_id"] == "a/broken.png"))
 
 
 @pytest.fixture
@@ -89,6 +102,17 @@ def test_conversions_are_logged_with_counts(mixed, caplog):
         log_channel_conversions(mixed, "L", "mixed")
     assert ("dataset 'mixed': 1 of 6 images have 2 channels (alpha dropped), 3 have 3, 1 have 4 (alpha dropped); "
             "they are converted to L (INPUT.FORMAT) when read.") in caplog.text
+
+
+def test_a_large_dataset_is_sampled(mixed, caplog):
+    """Of more records than the sample size, only evenly spaced ones are read: here 0, 2 and 4 of 6."""
+    for record in mixed[1::2]:
+        with open(record["file_name"], "wb") as f:
+            f.write(b"not read")
+    with caplog.at_level(logging.WARNING, logger="d2ext"):
+        counts = log_channel_conversions(mixed, "RGB", "mixed", sample_size=3)
+    assert counts == {1: 1, 3: 2}  # L.png, P.png and RGB2.png of L, LA, P, RGB, RGB2, RGBA
+    assert "dataset 'mixed' (3 evenly spaced of its 6 images read): 1 of 3 images have 1 channel" in caplog.text
 
 
 def test_no_conversion_logs_nothing_and_all_grayscale_suggests_format_l(mixed, caplog):

@@ -1,4 +1,4 @@
-"""The `image_folder` dataset type: records from an ImageFolder tree, and DatasetError on bad trees."""
+"""The `image_folder` dataset type: records from an ImageFolder tree's listing, and DatasetError on bad trees."""
 import logging
 import os
 
@@ -7,10 +7,11 @@ import pytest
 from detectron2.data import DatasetCatalog, MetadataCatalog
 from PIL import Image
 
-from d2ext.data import DatasetError
+from d2ext.data import DatasetError, build_mapper
 from d2ext.classification.data import register_image_folder
 from d2ext.data.image_folder import load_image_folder
-from d2ext.config import load_config
+from d2ext.config import get_cfg, load_config
+from opened_files import opened_files
 
 
 def _write_image(path, width, height):
@@ -20,22 +21,40 @@ def _write_image(path, width, height):
 
 @pytest.fixture
 def flowers(tmp_path):
-    """root/{tulip,daisy}/ with images of known sizes, an upper-case extension and a non-image file."""
+    """root/{tulip,daisy}/ with images of known sizes, an upper-case extension, a non-image and hidden files."""
     root = tmp_path / "flowers"
     _write_image(root / "tulip" / "b.png", 30, 20)
     _write_image(root / "tulip" / "a.JPG", 10, 40)
     _write_image(root / "daisy" / "x.webp", 16, 12)
+    _write_image(root / "daisy" / "._x.webp", 16, 12)  # as macOS leaves beside copied files
+    _write_image(root / ".thumbnails" / "t.png", 4, 4)
     (root / "daisy" / "notes.txt").write_text("not an image")
     (root / "README").write_text("not a class")
     return root
 
 
-def test_records_labels_sizes_and_order(flowers):
+def test_records_labels_and_order(flowers):
     records = load_image_folder(str(flowers))
-    assert [(r["image_id"], r["label"], r["height"], r["width"]) for r in records] == [
-        ("daisy/x.webp", 0, 12, 16), ("tulip/a.JPG", 1, 40, 10), ("tulip/b.png", 1, 20, 30)]
-    assert records[1]["file_name"] == str(flowers / "tulip" / "a.JPG")
+    assert [(r["image_id"], r["label"]) for r in records] == [("daisy/x.webp", 0), ("tulip/a.JPG", 1), ("tulip/b.png", 1)]
+    assert records[1] == {"file_name": str(flowers / "tulip" / "a.JPG"), "image_id": "tulip/a.JPG", "label": 1}
     assert [r["label"] for r in load_image_folder(str(flowers), classes=["tulip", "daisy"])] == [0, 0, 1]
+
+
+def test_registration_opens_no_image_and_the_mapper_gives_sizes(flowers, tmp_path):
+    """The records come from the listing: unreadable images load, and fail, naming the file, only when mapped."""
+    for image in (flowers / "tulip" / "b.png", flowers / "daisy" / "x.webp"):
+        image.write_bytes(b"not an image")
+    with opened_files(flowers) as opened:
+        register_image_folder("flowers_unopened", str(flowers))
+        records = DatasetCatalog.get("flowers_unopened")
+    assert opened == [] and len(records) == 3
+    cfg = get_cfg()
+    cfg.INPUT.DATASET_MAPPER = "ClassificationDatasetMapper"
+    mapper = build_mapper(cfg, is_train=False)
+    mapped = mapper(records[1])
+    assert (mapped["height"], mapped["width"]) == (40, 10) and "height" not in records[1]
+    with pytest.raises(DatasetError, match=r"tulip/b\.png: cannot read this image"):
+        mapper(records[2])
 
 
 def test_root_and_class_folder_errors(flowers, tmp_path):
@@ -66,12 +85,6 @@ def test_class_list_errors(flowers):
     with pytest.raises(DatasetError, match=r"flowers: the class list \['daisy', 'tulip', 'daisy'\] names a class "
                                            r"twice"):
         load_image_folder(str(flowers), classes=["daisy", "tulip", "daisy"])
-
-
-def test_unreadable_image_names_the_file(flowers):
-    (flowers / "tulip" / "c.png").write_bytes(b"\x89PNG\r\n\x1a\n truncated")
-    with pytest.raises(DatasetError, match=r"tulip/c\.png: cannot read this image .*Replace or remove the file"):
-        load_image_folder(str(flowers))
 
 
 def test_declared_in_config(flowers, tmp_path, monkeypatch):

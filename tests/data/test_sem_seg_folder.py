@@ -1,4 +1,4 @@
-"""The `sem_seg_folder` dataset type, its mask checks, and the shapes_sem_seg splits."""
+"""The `sem_seg_folder` dataset type (from the folders' listings), its mask checks, and the shapes_sem_seg splits."""
 import logging
 import os
 
@@ -8,11 +8,12 @@ from detectron2.data import DatasetCatalog, MetadataCatalog
 from PIL import Image
 
 from d2ext.config import get_cfg
-from d2ext.data import DatasetError
+from d2ext.data import DatasetError, build_mapper
 from d2ext.data import register_declared_datasets
 from d2ext.data.shapes import SHAPES_CLASSES
 from d2ext.semantic_seg.data import distinct_colors, load_sem_seg_folder, register_sem_seg_folder
 from d2ext.semantic_seg.data import check_mask_ids, read_mask
+from opened_files import opened_files
 
 
 def _write_image(path, width, height):
@@ -43,13 +44,35 @@ def test_records_of_nested_images_by_file_name(voc, caplog):
         records = load_sem_seg_folder(str(images), str(masks))
     assert "1 mask(s) have no image" in caplog.text
     assert records == [
-        {"file_name": str(images / "a.jpg"), "sem_seg_file_name": str(masks / "a.png"), "image_id": "a",
-         "height": 20, "width": 30},
-        {"file_name": str(images / "c.png"), "sem_seg_file_name": str(masks / "c.png"), "image_id": "c",
-         "height": 8, "width": 8},
+        {"file_name": str(images / "a.jpg"), "sem_seg_file_name": str(masks / "a.png"), "image_id": "a"},
+        {"file_name": str(images / "c.png"), "sem_seg_file_name": str(masks / "c.png"), "image_id": "c"},
         {"file_name": str(images / "sub" / "b.png"), "sem_seg_file_name": str(masks / "sub" / "b.png"),
-         "image_id": "sub/b", "height": 12, "width": 16},
+         "image_id": "sub/b"},
     ]
+
+
+def _mapper(is_train):
+    cfg = get_cfg()
+    cfg.INPUT.DATASET_MAPPER = "SemanticSegmentationDatasetMapper"
+    cfg.MODEL.SEM_SEG_HEAD.NUM_CLASSES = 2
+    return build_mapper(cfg, is_train)
+
+
+def test_loading_opens_no_file_and_the_mapper_gives_sizes(voc, tmp_path):
+    images, masks = voc
+    (images / "c.png").write_bytes(b"not an image")
+    (masks / "sub" / "b.png").write_bytes(b"not a mask")
+    with opened_files(tmp_path) as opened:
+        register_sem_seg_folder("test_sem_seg_folder_unopened", str(images), str(masks), ["bg", "fg"])
+        records = DatasetCatalog.get("test_sem_seg_folder_unopened")
+    assert opened == [] and len(records) == 3
+    for is_train in (True, False):
+        mapped = _mapper(is_train)(records[0])
+        assert (mapped["height"], mapped["width"]) == (20, 30) and "height" not in records[0]
+    with pytest.raises(DatasetError, match=r"images/c\.png: cannot read this image"):
+        _mapper(False)(records[1])
+    with pytest.raises(DatasetError, match=r"masks/sub/b\.png: cannot read this mask"):
+        _mapper(True)(records[2])
 
 
 def test_image_list_keeps_the_listed_images_only(voc, tmp_path):
@@ -73,19 +96,23 @@ def test_image_without_mask_names_the_expected_mask(voc, tmp_path):
         load_sem_seg_folder(str(images), str(masks), str(tmp_path / "train.txt"))
 
 
-def test_mask_of_another_size_names_both_files_and_sizes(voc):
+@pytest.mark.parametrize("is_train", [True, False])
+def test_mask_of_another_size_names_both_files_and_sizes(voc, is_train):
     images, masks = voc
     _write_mask(masks / "c.png", 8, 9)
+    [record] = [r for r in load_sem_seg_folder(str(images), str(masks)) if r["image_id"] == "c"]
     with pytest.raises(DatasetError, match=r"masks/c\.png: the mask is 8x9 \(WxH\) but its image .*images/c\.png is "
                                            r"8x8"):
-        load_sem_seg_folder(str(images), str(masks))
+        _mapper(is_train)(record)
 
 
-def test_colour_mask_is_refused_from_its_header(voc):
+@pytest.mark.parametrize("is_train", [True, False])
+def test_colour_mask_is_refused_from_its_header(voc, is_train):
     images, masks = voc
     Image.fromarray(np.zeros((8, 8, 3), np.uint8)).save(masks / "c.png")
+    [record] = [r for r in load_sem_seg_folder(str(images), str(masks)) if r["image_id"] == "c"]
     with pytest.raises(DatasetError, match=r"masks/c\.png: a mask of PIL mode 'RGB'.*Convert its colours to class ids"):
-        load_sem_seg_folder(str(images), str(masks))
+        _mapper(is_train)(record)
     with pytest.raises(DatasetError, match=r"mode 'RGB'"):
         read_mask(str(masks / "c.png"))
 
@@ -177,7 +204,8 @@ def test_shapes_sem_seg_val_reads_the_shapes_val_split():
     ids = set()
     for record in records:
         mask = read_mask(record["sem_seg_file_name"])
-        assert mask.shape == (record["height"], record["width"]) == (128, 128)
+        with Image.open(record["file_name"]) as image:
+            assert mask.shape == image.size[::-1] == (128, 128)
         ids.update(np.unique(mask).tolist())
     assert ids == {0, 1, 2, 3}
     metadata = MetadataCatalog.get("shapes_sem_seg_val")

@@ -112,8 +112,16 @@ def test_mask_errors_name_the_files(scene, tmp_path):
         mapper(scene)
 
 
-def test_test_mode_resizes_the_image_and_reads_no_mask(scene, tmp_path):
-    scene["sem_seg_file_name"] = str(tmp_path / "absent.png")
+def test_test_mode_resizes_the_image_and_reads_only_the_mask_header(scene, tmp_path):
+    """The evaluator reads the mask; the mapper checks its size from the header (its pixels here are cut off)."""
+    with open(scene["sem_seg_file_name"], "rb") as f:
+        header_only = f.read(60)
+    (tmp_path / "header_only.png").write_bytes(header_only)
+    scene["sem_seg_file_name"] = str(tmp_path / "header_only.png")
+    del scene["height"], scene["width"]
     mapped = build_mapper(sem_seg_cfg(**{"INPUT.MIN_SIZE_TEST": 24}), is_train=False)(scene)
     assert mapped["image"].shape == (3, 24, 32) and "sem_seg" not in mapped
+    assert (mapped["height"], mapped["width"]) == (HEIGHT, WIDTH)  # the image's: predictions are resized back to it
     assert mapped["sem_seg_file_name"] == scene["sem_seg_file_name"]
+    with pytest.raises(DatasetError, match=r"header_only\.png: cannot read this mask"):
+        build_mapper(sem_seg_cfg(), is_train=True)(scene)

@@ -1,7 +1,7 @@
 """
 Classification datasets in the ImageFolder layout (``root/<class>/<image>``, d2ext.data.load_image_folder):
-records ``{"file_name", "image_id", "label", "height", "width"}`` with ``label`` indexing the metadata's
-``thing_classes``; the metadata's ``evaluator_type`` is "classification".
+records ``{"file_name", "image_id", "label"}``, listed without opening an image, with ``label`` indexing the
+metadata's ``thing_classes``; the metadata's ``evaluator_type`` is "classification".
 """
 import os
 

@@ -3,8 +3,8 @@ Image-only datasets (the GANs' data): every image under a folder, at any depth, 
 
     root/**/<image>.png     .png .jpg .jpeg .bmp .webp (any case); hidden (".name") files and folders skipped
 
-Records are ``{"file_name", "image_id", "height", "width"}`` with ``image_id`` the path relative to the
-root ("/" separators). An *unpaired* dataset (CycleGAN) holds the images of two roots, domain A then
+Records are ``{"file_name", "image_id"}`` with ``image_id`` the path relative to the root ("/" separators),
+listed without opening an image (the mapper reads it, and gives the record its "height" and "width"). An *unpaired* dataset (CycleGAN) holds the images of two roots, domain A then
 domain B, each record with ``"domain"`` ("A" or "B"). The metadata's ``evaluator_type`` is "gan".
 """
 import logging
@@ -15,7 +15,7 @@ from detectron2.data import DatasetCatalog, MetadataCatalog
 from PIL import Image
 
 from ...data import DATASET_TYPE_REGISTRY, DatasetError, check_entry
-from ...data.image_folder import IMAGE_EXTENSIONS, read_image_header, read_image_size
+from ...data.image_folder import IMAGE_EXTENSIONS, read_image_header
 from ..domains import DOMAINS
 
 __all__ = ["load_image_files", "load_unpaired", "count_image_channels", "log_channel_conversions",
@@ -25,6 +25,8 @@ logger = logging.getLogger(__name__)
 
 # Channels of a PIL mode other than "one band: 1, else 3"; a palette image counts as colour.
 _MODE_CHANNELS = {"LA": 2, "La": 2, "P": 3, "PA": 4, "RGBA": 4, "RGBa": 4}
+# Headers log_channel_conversions reads at most, so that its cost does not grow with the dataset.
+CHANNEL_SAMPLE_SIZE = 1000
 
 
 def load_image_files(root):
@@ -32,8 +34,8 @@ def load_image_files(root):
     Args:
         root (str): a folder of images, searched recursively.
     Returns:
-        list[dict]: records ``{"file_name", "image_id" (path relative to `root`), "height", "width"}``,
-        sorted by ``image_id``.
+        list[dict]: records ``{"file_name", "image_id" (path relative to `root`)}``, sorted by ``image_id``,
+        from the directory listings (no image is opened).
     """
     if not os.path.isdir(root):
         raise DatasetError(f"{root}: image root is not a directory. Check the ROOT (or ROOT_A, ROOT_B) path.")
@@ -46,12 +48,7 @@ def load_image_files(root):
     if not image_ids:
         raise DatasetError(f"{root}: no images ({', '.join(IMAGE_EXTENSIONS)}) under this folder, at any depth. "
                            "Add images or point ROOT (or ROOT_A, ROOT_B) at the folder that holds them.")
-    records = []
-    for image_id in sorted(image_ids):
-        file_name = os.path.join(root, *image_id.split("/"))
-        height, width = read_image_size(file_name)
-        records.append({"file_name": file_name, "image_id": image_id, "height": height, "width": width})
-    return records
+    return [{"file_name": os.path.join(root, *image_id.split("/")), "image_id": image_id} for image_id in sorted(image_ids)]
 
 
 def load_unpaired(root_a, root_b):
@@ -71,11 +68,16 @@ def count_image_channels(records):
     return Counter(_image_channels(record["file_name"]) for record in records)
 
 
-def log_channel_conversions(records, image_format, dataset_name):
+def log_channel_conversions(records, image_format, dataset_name, sample_size=CHANNEL_SAMPLE_SIZE):
     """
     Warn about the images of `records` whose channel count is not that of INPUT.FORMAT `image_format`
-    ("L": 1, else 3): they are converted when read. Returns count_image_channels(records).
+    ("L": 1, else 3): they are converted when read. Of more than `sample_size` records, only `sample_size`
+    evenly spaced ones are read (their headers), and the warning says so. Returns count_image_channels of
+    the records read.
     """
+    num_records = len(records)
+    if num_records > sample_size:
+        records = [records[i * num_records // sample_size] for i in range(sample_size)]
     counts = count_image_channels(records)
     expected = 1 if image_format == "L" else 3
     others = [(channels, n) for channels, n in sorted(counts.items()) if channels != expected]
@@ -86,8 +88,9 @@ def log_channel_conversions(records, image_format, dataset_name):
         part = (f"{n:,} of {total:,} images have {channels} channel{'s' * (channels > 1)}" if i == 0
                 else f"{n:,} have {channels}")
         parts.append(part + (" (alpha dropped)" if channels in (2, 4) else ""))
-    message = (f"dataset '{dataset_name}': {', '.join(parts)}; they are converted to {image_format} (INPUT.FORMAT) "
-               "when read.")
+    sample = f" ({total:,} evenly spaced of its {num_records:,} images read)" if total < num_records else ""
+    message = (f"dataset '{dataset_name}'{sample}: {', '.join(parts)}; they are converted to {image_format} "
+               "(INPUT.FORMAT) when read.")
     if expected == 3 and set(counts) == {1}:
         message += ' Set INPUT.FORMAT "L" to train a 1-channel model on them rather than on 3 copies of their channel.'
     logger.warning(message)

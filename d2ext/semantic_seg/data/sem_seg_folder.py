@@ -6,7 +6,9 @@ Semantic segmentation datasets as a folder of images and a parallel folder of ma
 
 as Pascal VOC's JPEGImages/ and SegmentationClass/ (palette PNGs whose indices are the ids), optionally
 restricted to the images of a list file (VOC's ImageSets/Segmentation/train.txt). Records are
-``{"file_name", "sem_seg_file_name", "image_id", "height", "width"}``; the metadata has ``stuff_classes``,
+``{"file_name", "sem_seg_file_name", "image_id"}``, from the listings of the two folders: no image or mask is
+opened until the mapper reads them (and gives the record the image's "height" and "width"), which is when a
+mask of another size than its image, or a colour mask, is refused. The metadata has ``stuff_classes``,
 ``stuff_colors``, ``ignore_label`` and ``evaluator_type`` "sem_seg".
 """
 import colorsys
@@ -16,8 +18,7 @@ import os
 from detectron2.data import DatasetCatalog, MetadataCatalog
 
 from ...data import DATASET_TYPE_REGISTRY, DatasetError, check_entry
-from ...data.image_folder import IMAGE_EXTENSIONS, read_image_size
-from .masks import read_mask_size
+from ...data.image_folder import IMAGE_EXTENSIONS
 
 __all__ = ["distinct_colors", "load_sem_seg_folder", "register_sem_seg_folder"]
 
@@ -72,17 +73,13 @@ def _listed_stems(image_list_file, images, image_root):
     return stems
 
 
-def _record(stem, image, mask_root, mask_ext, image_list_file):
+def _record(stem, image, masks, mask_root, mask_ext, image_list_file):
+    """The record of `image` (`stem` its path without extension); `masks`: the paths relative to `mask_root`."""
     mask = os.path.join(mask_root, stem + mask_ext)
-    if not os.path.isfile(mask):
+    if stem + mask_ext not in masks and not os.path.isfile(mask):  # the walk does not enter linked folders
         raise DatasetError(f"{image}: no mask {mask} for this image. Add the mask, or remove the image"
                            + (f" or its entry '{stem}' of {image_list_file}." if image_list_file else "."))
-    height, width = read_image_size(image)
-    mask_height, mask_width = read_mask_size(mask)
-    if (mask_height, mask_width) != (height, width):
-        raise DatasetError(f"{mask}: the mask is {mask_width}x{mask_height} (WxH) but its image {image} is "
-                           f"{width}x{height}. Save the mask at the size of its image.")
-    return {"file_name": image, "sem_seg_file_name": mask, "image_id": stem, "height": height, "width": width}
+    return {"file_name": image, "sem_seg_file_name": mask, "image_id": stem}
 
 
 def load_sem_seg_folder(image_root, mask_root, image_list_file=None, mask_ext=".png"):
@@ -94,8 +91,8 @@ def load_sem_seg_folder(image_root, mask_root, image_list_file=None, mask_ext=".
         image_list_file (str or None): only the images listed there, one path relative to `image_root`
             without extension a line. Default: every image.
     Returns:
-        list[dict]: records ``{"file_name", "sem_seg_file_name", "image_id" ("<path>"), "height", "width"}``
-        by file name; sizes are read from the file headers.
+        list[dict]: records ``{"file_name", "sem_seg_file_name", "image_id" ("<path>")}`` by file name, from
+        the folders' listings (no file is opened).
     """
     for root, key in ((image_root, "IMAGE_ROOT"), (mask_root, "MASK_ROOT")):
         if not os.path.isdir(root):
@@ -104,12 +101,13 @@ def load_sem_seg_folder(image_root, mask_root, image_list_file=None, mask_ext=".
     if not images:
         raise DatasetError(f"{image_root}: no images ({', '.join(IMAGE_EXTENSIONS)}) in this folder or its "
                            "sub-folders. Check the IMAGE_ROOT path.")
-    orphans = sum(1 for relative in _relative_files(mask_root)
-                  if relative.endswith(mask_ext) and relative[: -len(mask_ext)] not in images)
+    masks = {relative for relative in _relative_files(mask_root) if relative.endswith(mask_ext)}
+    orphans = sum(1 for relative in masks if relative[: -len(mask_ext)] not in images)
     if orphans:
         logger.warning(f"{mask_root}: {orphans} mask(s) have no image in {image_root}; they are ignored.")
     stems = images if image_list_file is None else _listed_stems(image_list_file, images, image_root)
-    return [_record(stem, images[stem], mask_root, mask_ext, image_list_file) for stem in sorted(stems, key=images.get)]
+    return [_record(stem, images[stem], masks, mask_root, mask_ext, image_list_file)
+            for stem in sorted(stems, key=images.get)]
 
 
 def register_sem_seg_folder(name, image_root, mask_root, classes, colors=None, ignore_label=255, image_list_file=None,
