@@ -1,8 +1,10 @@
 """
 Offline GAN evaluation (a dataset's ``evaluator_type`` "gan"): FID and KID of generated (DCGAN) or
 translated (CycleGAN) images against real ones, in the features of a d2ext ImageClassifier trained on
-the same data, computed by torchmetrics with that classifier as its feature extractor.
+the same data, computed by torchmetrics with that classifier as its feature extractor. The classifier is built
+once per process, and the real images' features are computed once per dataset and classifier (real_features).
 """
+import hashlib
 import logging
 import os
 
@@ -22,6 +24,7 @@ from ..config import load_config
 from ..data import build_mapper
 from ..evaluation import EVALUATOR_REGISTRY, evaluated_iteration
 from ..utils.file_io import atomic_write_image
+from .real_features import cached_real_features, real_features_file
 from .visualization import image_grid, translation_strips
 
 __all__ = ["ClassifierFeatures", "GANEvaluator", "num_generated_samples", "real_halves"]
@@ -48,6 +51,7 @@ class ClassifierFeatures(nn.Module):
     `image_format` -> (N, D) float features, the input of the classifier's last linear layer. Images are
     converted to the classifier's format and resized (bilinear) to its test crop, INPUT.CLS.CROP_SIZE.
     ``probabilities(features)`` gives the classifier's (N, num_classes) class probabilities for such features.
+    ``digest``: sha256 (hex) of what the features depend on: the weights file, the classifier's config, `image_format`.
     """
 
     def __init__(self, classifier_cfg, weights, image_format):
@@ -56,6 +60,11 @@ class ClassifierFeatures(nn.Module):
         SafeCheckpointer(self.classifier).load(weights)
         self.source_format, self.classifier_format = image_format, classifier_cfg.INPUT.FORMAT
         self.size = classifier_cfg.INPUT.CLS.CROP_SIZE
+        digest = hashlib.sha256(f"{classifier_cfg.dump()}\0{image_format}\0".encode())
+        with open(weights, "rb") as f:
+            for chunk in iter(lambda: f.read(1 << 20), b""):
+                digest.update(chunk)
+        self.digest = digest.hexdigest()
 
     @torch.no_grad()
     def forward(self, images):
@@ -93,8 +102,22 @@ def num_generated_samples(cfg, dataset_name):
     return cfg.TEST.GAN.NUM_SAMPLES or len(real_halves(num_real, cfg.TEST.GAN.SEED)[1])
 
 
+_CLASSIFIER = {}  # what the ClassifierFeatures last built in this process was built from -> it
+_FLOORS = {}  # (dataset, direction) -> (the real features, KID settings, their floor scores), see GANEvaluator._floor
+
+
+def _classifier_features(classifier_cfg, weights, image_format):
+    """ClassifierFeatures(...), built once per process while the weights file (path, size, mtime) and the configs hold."""
+    stat = os.stat(weights)
+    key = (os.path.abspath(weights), stat.st_size, stat.st_mtime_ns, classifier_cfg.dump(), image_format)
+    if key not in _CLASSIFIER:
+        _CLASSIFIER.clear()  # a changed checkpoint replaces its predecessor rather than keeping both in memory
+        _CLASSIFIER[key] = ClassifierFeatures(classifier_cfg, weights, image_format)
+    return _CLASSIFIER[key]
+
+
 def load_classifier_features(cfg, dataset_name):
-    """The ClassifierFeatures of TEST.GAN.CLASSIFIER_WEIGHTS, with a clear error when there is none."""
+    """The ClassifierFeatures of TEST.GAN.CLASSIFIER_WEIGHTS (built once per process), with a clear error when there is none."""
     weights = cfg.TEST.GAN.CLASSIFIER_WEIGHTS
     how = ("Train one on the same data, e.g. python tools/train_net.py --config-file "
            "configs/digits/classification/resnet18.yaml, and set TEST.GAN.CLASSIFIER_WEIGHTS to its "
@@ -113,7 +136,7 @@ def load_classifier_features(cfg, dataset_name):
         raise ValueError(f"TEST.GAN.CLASSIFIER_CONFIG = {config_file} builds a {classifier_cfg.MODEL.META_ARCHITECTURE}; "
                          "the 'gan' evaluator needs an ImageClassifier. " + how)
     classes = MetadataCatalog.get(classifier_cfg.DATASETS.TRAIN[0]).get("thing_classes") if classifier_cfg.DATASETS.TRAIN else None
-    return ClassifierFeatures(classifier_cfg, weights, cfg.INPUT.FORMAT), classes
+    return _classifier_features(classifier_cfg, weights, cfg.INPUT.FORMAT), classes
 
 
 def _merge_ranks(per_rank):
@@ -154,37 +177,57 @@ class GANEvaluator(DatasetEvaluator):
                 self._sources.setdefault(direction, []).append(inp["image"].cpu())
                 self._reconstructed.setdefault(direction, []).append(out["reconstructed"].cpu())
 
-    def _real_images(self):
-        """domain ("" without domains) -> (N, C, H, W) uint8 real images of the dataset, read with the test mapper."""
-        by_domain = {}
-        for record in DatasetCatalog.get(self.dataset_name):
-            by_domain.setdefault(record.get("domain", ""), []).append(self.mapper(record)["image"])
-        return {domain: torch.stack(images) for domain, images in by_domain.items()}
-
     def _features(self, images):
-        """(N, C, H, W) uint8 images -> (N, D) classifier features, extracted in batches of SOLVER.IMS_PER_BATCH."""
-        return torch.cat([self.features(batch) for batch in torch.split(images, max(1, self.cfg.SOLVER.IMS_PER_BATCH))])
+        """(N, C, H, W) uint8 images -> (N, D) classifier features, extracted in batches of TEST.IMS_PER_BATCH."""
+        return torch.cat([self.features(batch) for batch in torch.split(images, max(1, self.cfg.TEST.IMS_PER_BATCH))])
 
-    def _distances(self, reference, generated, real_half):
-        """FID/KID of `generated` and (the floor) of `real_half` against `reference`; all (N, D) features."""
-        size = min(self.cfg.TEST.GAN.KID_SUBSET_SIZE, len(reference), len(generated), len(real_half))
+    def _embed_real_images(self, records):
+        """domain ("" without domains) -> (N, D) features of the records' images, read with the test mapper a batch at a time."""
+        by_domain, batch_size = {}, max(1, self.cfg.TEST.IMS_PER_BATCH)
+        for record in records:
+            by_domain.setdefault(record.get("domain", ""), []).append(record)
+        return {domain: torch.cat([self.features(torch.stack([self.mapper(r)["image"] for r in group[i: i + batch_size]]))
+                                   for i in range(0, len(group), batch_size)])
+                for domain, group in by_domain.items()}
+
+    def _real_features(self):
+        """domain -> (N, D) CPU features of the dataset's real images: computed once per dataset and classifier."""
+        device = self.features.classifier.device
+        autocast = torch.get_autocast_dtype(device.type) if torch.is_autocast_enabled(device.type) else None
+        depends_on = {"dataset": self.dataset_name, "classifier": self.features.digest, "input": self.cfg.INPUT.dump(),
+                      "device": device.type, "autocast": str(autocast)}
+        return cached_real_features(real_features_file(self.cfg.TEST.GAN.CLASSIFIER_WEIGHTS, self.dataset_name),
+                                    DatasetCatalog.get(self.dataset_name), depends_on, self._embed_real_images)
+
+    def _fid_and_kid(self, reference, samples, kid_subset_size):
+        """FID and KID of the (N, D) features `samples` against the (M, D) features `reference`."""
         given = _GivenFeatures(reference.shape[1])
         device = reference.device  # the metrics' sums and feature lists live beside the features
-        fid = FrechetInceptionDistance(feature=given, reset_real_features=False).to(device)
-        kid = KernelInceptionDistance(feature=given, subsets=self.cfg.TEST.GAN.KID_SUBSETS, subset_size=size,
-                                      reset_real_features=False).to(device)
-        results = {}
+        fid = FrechetInceptionDistance(feature=given).to(device)
+        kid = KernelInceptionDistance(feature=given, subsets=self.cfg.TEST.GAN.KID_SUBSETS, subset_size=kid_subset_size).to(device)
         for metric in (fid, kid):
             metric.update(reference, real=True)
-        for key, fake in (("_floor", real_half), ("", generated)):
-            for metric in (fid, kid):
-                metric.reset()
-                metric.update(fake, real=False)
-            results["fid" + key] = fid.compute().item()
-            with torch.random.fork_rng():  # KID draws its subsets from torch's global RNG: seeded, training's left alone
-                torch.manual_seed(self.cfg.TEST.GAN.SEED)
-                results["kid" + key] = kid.compute()[0].item()
-        return results
+            metric.update(samples, real=False)
+        with torch.random.fork_rng():  # KID draws its subsets from torch's global RNG: seeded, training's left alone
+            torch.manual_seed(self.cfg.TEST.GAN.SEED)
+            kid_value = kid.compute()[0].item()
+        return fid.compute().item(), kid_value
+
+    def _floor(self, direction, real, half_1, half_2, kid_subset_size):
+        """
+        fid_floor, kid_floor (half 2 against half 1 of the (N, D) CPU features `real`) and confidence_real: computed
+        once per process for the same features (the same tensor from cached_real_features) and KID settings.
+        """
+        settings = (self.cfg.TEST.GAN.SEED, self.cfg.TEST.GAN.KID_SUBSETS, kid_subset_size)
+        kept = _FLOORS.get((self.dataset_name, direction))
+        if kept is None or kept[0] is not real or kept[1] != settings:
+            device = self.features.classifier.device
+            real_half_2 = real[torch.as_tensor(half_2)].to(device)
+            fid, kid = self._fid_and_kid(real[torch.as_tensor(half_1)].to(device), real_half_2, kid_subset_size)
+            confidence = 100 * self.features.probabilities(real_half_2).max(1).values.mean().item()
+            kept = _FLOORS[(self.dataset_name, direction)] = (real, settings, {"fid_floor": fid, "kid_floor": kid,
+                                                                               "confidence_real": confidence})
+        return kept[2]
 
     def evaluate(self):
         fakes = comm.gather(self._fakes)
@@ -192,19 +235,21 @@ class GANEvaluator(DatasetEvaluator):
         if not comm.is_main_process():
             return {}
         fakes, sources, reconstructed = _merge_ranks(fakes), _merge_ranks(sources), _merge_ranks(reconstructed)
-        real = self._real_images()
+        real_by_domain = self._real_features()
         results = {}
         for direction, generated in fakes.items():
-            target = real[direction[1:]] if direction else real[""]
-            half_1, half_2 = real_halves(len(target), self.cfg.TEST.GAN.SEED)
+            real = real_by_domain[direction[1:]] if direction else real_by_domain[""]
+            half_1, half_2 = real_halves(len(real), self.cfg.TEST.GAN.SEED)
             generated = generated[: self.cfg.TEST.GAN.NUM_SAMPLES or len(half_2)]
-            # Each image passes through the classifier once; FID, KID and the confidences share its features.
-            generated_features, real_features = self._features(generated), self._features(target)
-            real_half_2 = real_features[torch.as_tensor(half_2)]
-            scores = self._distances(real_features[torch.as_tensor(half_1)], generated_features, real_half_2)
+            kid_subset_size = min(self.cfg.TEST.GAN.KID_SUBSET_SIZE, len(half_1), len(generated), len(half_2))
+            floor = self._floor(direction, real, half_1, half_2, kid_subset_size)
+            # Each image passes through the classifier once; FID, KID and the confidence share its features.
+            generated_features = self._features(generated)
+            fid, kid = self._fid_and_kid(real[torch.as_tensor(half_1)].to(generated_features.device), generated_features,
+                                         kid_subset_size)
             probabilities = self.features.probabilities(generated_features).cpu()
-            scores["confidence"] = 100 * probabilities.max(1).values.mean().item()
-            scores["confidence_real"] = 100 * self.features.probabilities(real_half_2).max(1).values.mean().item()
+            scores = {"fid_floor": floor["fid_floor"], "kid_floor": floor["kid_floor"], "fid": fid, "kid": kid,
+                      "confidence": 100 * probabilities.max(1).values.mean().item(), "confidence_real": floor["confidence_real"]}
             if direction:
                 scores["cycle_l1"] = (reconstructed[direction].float() - sources[direction].float()).abs().mean().item() / 255
                 target_name = self.metadata.get("domain_names", {}).get(direction[1])

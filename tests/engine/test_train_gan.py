@@ -1,5 +1,6 @@
 """GANs through tools/train_net.py: GANTrainer's optimizers, schedules, checkpoints, resume, processes, evaluation."""
 import os
+import re
 
 import cv2
 import numpy as np
@@ -29,11 +30,11 @@ def tiny_dcgan_run(classifier, output_dir, max_iter=4):
 @pytest.fixture(scope="module")
 def dcgan_run(digits_classifier, tmp_path_factory):
     output_dir = tmp_path_factory.mktemp("dcgan")
-    run_tool("train_net.py", *tiny_dcgan_run(digits_classifier, output_dir))
+    run_tool("train_net.py", *tiny_dcgan_run(digits_classifier, output_dir), "TEST.EVAL_PERIOD", "2")
     return output_dir
 
 
-def test_dcgan_trains_checkpoints_and_evaluates_through_train_net(dcgan_run):
+def test_dcgan_trains_checkpoints_and_evaluates_through_train_net(dcgan_run, digits_classifier):
     checkpoint = torch.load(dcgan_run / "model_final.pth", weights_only=True)
     assert {k.split(".")[0] for k in checkpoint["model"]} == {"generator", "discriminator"}
     trainer_state = checkpoint["trainer"]
@@ -49,11 +50,17 @@ def test_dcgan_trains_checkpoints_and_evaluates_through_train_net(dcgan_run):
     assert grid.shape == (2 + 6 * 34, 2 + 7 * 34, 3)  # 40 samples of 32 px in 6 rows of 7, 2 px apart
     log = (dcgan_run / "log.txt").read_text()
     assert "lr/generator" in (dcgan_run / "metrics.json").read_text() and "loss_D_real" in log
+    # Two evaluations (after iterations 2 and 4): the classifier is loaded and the real images are embedded once.
+    assert (dcgan_run / "inference" / "digits_gan_test" / "samples_iter0000002.png").is_file()
+    assert log.count(f"[Checkpointer] Loading from {digits_classifier} ...") == 1
+    assert len(re.findall(r"(Computed|Loaded) the features of 359 real images", log)) == 1
 
 
 def test_dcgan_eval_only_and_demo_generate_the_same_images(dcgan_run, digits_classifier, tmp_path):
     weights = str(dcgan_run / "model_final.pth")
     run_tool("train_net.py", "--eval-only", *tiny_dcgan_run(digits_classifier, tmp_path / "eval"), "MODEL.WEIGHTS", weights)
+    # A new process: the real features come from the file the training run kept beside the classifier.
+    assert "Loaded the features of 359 real images" in (tmp_path / "eval" / "log.txt").read_text()
     assert (evaluation_results(dcgan_run)["results"] == evaluation_results(tmp_path / "eval")["results"])
     run_tool("demo.py", "--config-file", DCGAN_CONFIG, "--seeds", "0", "1", "2", "--output", str(tmp_path / "demo"),
              *TINY_DCGAN, "MODEL.WEIGHTS", weights)
