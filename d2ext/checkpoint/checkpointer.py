@@ -10,6 +10,7 @@ from detectron2.checkpoint import DetectionCheckpointer
 from detectron2.utils.file_io import PathManager
 
 from ..utils.file_io import AtomicWrites
+from .torchvision_names import TorchvisionWeightsName, is_torchvision_name
 
 __all__ = ["SafeCheckpointer", "check_pickle_holds_only_data"]
 
@@ -53,6 +54,22 @@ class SafeCheckpointer(DetectionCheckpointer):
         # Checkpoints and last_checkpoint are written to a temporary file and renamed into place, so a kill
         # during a save leaves the previous checkpoint, and the tag that names it, intact.
         self.path_manager = AtomicWrites(self.path_manager)
+        self._torchvision_name = None  # the torchvision:// name being loaded, whose file _load_file converts
+
+    def load(self, path, *args, **kwargs):
+        """DetectionCheckpointer.load; a ``torchvision://`` name loads the cached file of those weights, converted."""
+        if not is_torchvision_name(path):
+            return super().load(path, *args, **kwargs)
+        # Not a PathHandler on detectron2's PathManager: a handler only names a local file, while this file needs
+        # converting as the name says (architecture, ?backbone), and DetectionCheckpointer.load drops a path's
+        # query before asking the handler, except under DDP.
+        self._torchvision_name = TorchvisionWeightsName.parse(path)
+        logger.info(f"{path}: torchvision's {self._torchvision_name.weights!r} ({self._torchvision_name.arch}"
+                    f"{', backbone only' if self._torchvision_name.backbone_only else ''})")
+        try:
+            return super().load(self._torchvision_name.local_file(), *args, **kwargs)
+        finally:
+            self._torchvision_name = None
 
     def _load_file(self, filename):
         if filename.endswith(".pkl"):
@@ -65,6 +82,8 @@ class SafeCheckpointer(DetectionCheckpointer):
                 raise ValueError(f"{filename}: refused, {e}. d2ext loads .pkl weights only if they hold nothing but "
                                  "numpy arrays, numbers, strings, lists and dicts.") from e
         try:
+            if self._torchvision_name is not None:
+                return self._torchvision_name.convert(self._torch_load(filename), source=filename)
             # Other files go through torch.load: _torch_load below, and for .pyth detectron2's own torch.load, whose
             # default is weights_only=True from torch 2.6 on (pyproject.toml's floor).
             return super()._load_file(filename)
