@@ -44,3 +44,13 @@ def test_trainer_attributes_that_d2ext_sets_are_read_by_detectron2():
     assert "_trainer" in DefaultTrainer.run_step.__code__.co_names
     for method in ("_load_file", "_torch_load", "_load_model"):
         assert hasattr(super(SafeCheckpointer, SafeCheckpointer), method)
+
+
+def test_dropping_history_values_keeps_the_latest_and_the_global_average():
+    with EventStorage() as storage:
+        for iteration in range(10):
+            storage.iter = iteration
+            storage.put_scalar("loss", float(iteration))
+        history = storage.history("loss")
+        private_apis.drop_oldest_history_values(history, 3)
+        assert history.values() == [(7.0, 7), (8.0, 8), (9.0, 9)] and history.global_avg() == 4.5

@@ -21,6 +21,7 @@ from ..evaluation import build_evaluator, evaluated_iteration, evaluating_iterat
 from ..utils.events import trim_metrics_file
 from ..utils.file_io import atomic_write_json, remove_temporary_files
 from ..utils.private_apis import record_eval_results
+from .hooks import BoundedScalarHistories
 from .mixed_precision import AutocastForward, autocast_dtype, describe_precision, inference_precision
 
 __all__ = ["MODEL_CONFIG_CHECKS", "NUM_CLASSES_KEYS", "TRAINER_REGISTRY", "Trainer", "check_num_classes",
@@ -165,9 +166,10 @@ class Trainer(DefaultTrainer):
             trim_metrics_file(os.path.join(self.cfg.OUTPUT_DIR, "metrics.json"), self.start_iter)
 
     def build_hooks(self):
-        """DefaultTrainer's hooks, its evaluation hook running ``evaluate``."""
-        return [hooks.EvalHook(self.cfg.TEST.EVAL_PERIOD, self.evaluate) if isinstance(h, hooks.EvalHook) else h
-                for h in super().build_hooks()]
+        """DefaultTrainer's hooks, its evaluation hook running ``evaluate``, and BoundedScalarHistories."""
+        return [BoundedScalarHistories()] + [
+            hooks.EvalHook(self.cfg.TEST.EVAL_PERIOD, self.evaluate) if isinstance(h, hooks.EvalHook) else h
+            for h in super().build_hooks()]
 
     def evaluate(self):
         """Evaluate the model being trained (``test``), recorded as the evaluation of the current iteration."""

@@ -14,7 +14,7 @@ import torch
 from detectron2.data.datasets import load_coco_json
 from detectron2.data.datasets.builtin_meta import _get_coco_instances_meta
 
-__all__ = ["coco_category_ids", "cpu_computes_bf16", "is_downsampling_inverted_residual",
+__all__ = ["coco_category_ids", "cpu_computes_bf16", "drop_oldest_history_values", "is_downsampling_inverted_residual",
            "load_parsed_coco_json", "next_batch", "record_eval_results", "write_step_metrics"]
 
 _coco_class_lock = threading.Lock()
@@ -75,6 +75,11 @@ def write_step_metrics(trainer, loss_dict, data_time):
         trainer.concurrent_executor.submit(trainer._write_metrics, loss_dict, data_time, iter=trainer.iter)
     else:
         trainer._write_metrics(loss_dict, data_time)
+
+
+def drop_oldest_history_values(history, keep):
+    """Keep the last `keep` values of an fvcore HistoryBuffer (``values()`` is its own list; its averages stay)."""
+    del history.values()[:-keep]
 
 
 def record_eval_results(trainer, results):

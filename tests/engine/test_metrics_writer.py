@@ -1,8 +1,13 @@
 """metrics.json: detectron2's JSONWriter appends; a resumed run cuts the killed run's lines past its checkpoint once."""
 import json
+import os
 
 from detectron2.utils.events import EventStorage, JSONWriter
 
+from conftest import REPO
+from d2ext.config import load_config
+from d2ext.engine import Trainer
+from d2ext.engine.hooks import BoundedScalarHistories
 from d2ext.utils.events import trim_metrics_file
 
 
@@ -42,3 +47,15 @@ def test_a_run_resumed_before_every_line_or_without_metrics_starts_afresh(tmp_pa
     assert trim_metrics_file(str(path), 0) == 0 and not path.exists()
     _log(path, 0, [9, 19])
     assert trim_metrics_file(str(path), 0) == 2 and path.read_text() == ""
+
+
+def test_the_trainers_scalar_histories_stay_bounded(tmp_path):
+    cfg = load_config(os.path.join(REPO, "configs/digits/classification/resnet18.yaml"), [
+        "MODEL.DEVICE", "cpu", "SOLVER.IMS_PER_BATCH", 4, "SOLVER.MAX_ITER", 7, "SOLVER.WARMUP_ITERS", 0,
+        "DATALOADER.NUM_WORKERS", 0, "DATASETS.TEST", (), "OUTPUT_DIR", str(tmp_path)])
+    trainer = Trainer(cfg)
+    assert any(isinstance(h, BoundedScalarHistories) for h in trainer._hooks)
+    trainer.register_hooks([BoundedScalarHistories(keep=3)])
+    trainer.train()
+    history = trainer.storage.history("total_loss")
+    assert [iteration for _, iteration in history.values()] == [3, 4, 5, 6]  # cut to 3 after iteration 5, then one more
