@@ -25,7 +25,7 @@ from .hooks import BoundedScalarHistories
 from .mixed_precision import AutocastForward, autocast_dtype, describe_precision, inference_precision
 
 __all__ = ["MODEL_CONFIG_CHECKS", "NUM_CLASSES_KEYS", "TRAINER_REGISTRY", "Trainer", "check_num_classes",
-           "memory_format", "register_num_classes_key", "trainer_class"]
+           "check_shared_last_checkpoint", "memory_format", "register_num_classes_key", "trainer_class"]
 
 # META_ARCHITECTURE -> (config key of its class count, metadata field of a dataset's class names), filled by
 # the tasks with register_num_classes_key.
@@ -67,6 +67,22 @@ def trainer_class(cfg):
 def memory_format(cfg):
     """The memory format of the model's 4-D weights (and so of its activations): channels_last if MODEL.CHANNELS_LAST."""
     return torch.channels_last if cfg.MODEL.CHANNELS_LAST else torch.contiguous_format
+
+
+def check_shared_last_checkpoint(checkpointer):
+    """
+    Raise RuntimeError in every process of a launch() job whose processes see different last checkpoints in
+    OUTPUT_DIR, as when each machine has its own OUTPUT_DIR: they would resume at different iterations, then
+    pair up mismatched collectives and wait on each other.
+    """
+    last = os.path.basename(checkpointer.get_checkpoint_file()) if checkpointer.has_checkpoint() else None
+    seen = comm.all_gather(last)
+    if len(set(seen)) > 1:
+        raise RuntimeError(
+            f"--resume: the processes see different last checkpoints in OUTPUT_DIR {checkpointer.save_dir} "
+            f"(process rank: checkpoint) {dict(enumerate(seen))}. Rank 0 alone writes checkpoints, so OUTPUT_DIR must "
+            "be a folder every machine shares (a network file system): put it there, or copy rank 0's OUTPUT_DIR to "
+            "the same path on every machine, then run with --resume again.")
 
 
 def check_num_classes(cfg, dataset_names):
@@ -158,7 +174,10 @@ class Trainer(DefaultTrainer):
         """
         DefaultTrainer.resume_or_load, after removing the temporary files of a killed run's checkpoint writes;
         then metrics.json is cut back to the iterations before the one training starts at (trim_metrics_file).
+        With resume, every process must see the same last checkpoint (check_shared_last_checkpoint).
         """
+        if resume:
+            check_shared_last_checkpoint(self.checkpointer)
         if comm.is_main_process() and os.path.isdir(self.cfg.OUTPUT_DIR):
             remove_temporary_files(self.cfg.OUTPUT_DIR)
         super().resume_or_load(resume)
