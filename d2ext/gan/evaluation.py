@@ -102,8 +102,18 @@ def num_generated_samples(cfg, dataset_name):
     return cfg.TEST.GAN.NUM_SAMPLES or len(real_halves(num_real, cfg.TEST.GAN.SEED)[1])
 
 
+_CLASSIFIER_CFG = {}  # (config file, its mtime, device) -> the classifier's config last read in this process
 _CLASSIFIER = {}  # what the ClassifierFeatures last built in this process was built from -> it
 _FLOORS = {}  # (dataset, direction) -> (the real features, KID settings, their floor scores), see GANEvaluator._floor
+
+
+def _classifier_cfg(config_file, device):
+    """The classifier's (frozen) config from `config_file` on `device`, read once per process while the file is unchanged."""
+    key = (os.path.abspath(config_file), os.stat(config_file).st_mtime_ns, device)
+    if key not in _CLASSIFIER_CFG:
+        _CLASSIFIER_CFG.clear()
+        _CLASSIFIER_CFG[key] = load_config(config_file, ["MODEL.DEVICE", device, "MODEL.WEIGHTS", ""])
+    return _CLASSIFIER_CFG[key]
 
 
 def _classifier_features(classifier_cfg, weights, image_format):
@@ -131,7 +141,7 @@ def load_classifier_features(cfg, dataset_name):
     if not os.path.isfile(config_file):
         raise FileNotFoundError(f"TEST.GAN.CLASSIFIER_CONFIG: {config_file} does not exist. Set TEST.GAN.CLASSIFIER_CONFIG "
                                 "to the config file the classifier was trained with.")
-    classifier_cfg = load_config(config_file, ["MODEL.DEVICE", cfg.MODEL.DEVICE, "MODEL.WEIGHTS", ""])
+    classifier_cfg = _classifier_cfg(config_file, cfg.MODEL.DEVICE)
     if classifier_cfg.MODEL.META_ARCHITECTURE != "ImageClassifier":
         raise ValueError(f"TEST.GAN.CLASSIFIER_CONFIG = {config_file} builds a {classifier_cfg.MODEL.META_ARCHITECTURE}; "
                          "the 'gan' evaluator needs an ImageClassifier. " + how)
