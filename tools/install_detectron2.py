@@ -36,7 +36,7 @@ WHEEL_SHA256 = "491af0c7f79bdb2d178e46f6cb16a97c4ac968d45c41ea3f6b6435d59bbee561
 PURE_WHEEL_TAG = "py3-none-any"
 # Runtime dependencies of detectron2 (upstream setup.py pins) missing from the re-upload's metadata,
 # plus the pins DEVELOPERS.md asks for (model_zoo imports pkg_resources).
-EXTRA_REQUIREMENTS = ["fvcore>=0.1.5,<0.1.6", "iopath>=0.1.7,<0.1.10", "numpy<2", "setuptools<81"]
+EXTRA_REQUIREMENTS = ["fvcore>=0.1.5,<0.1.6", "iopath>=0.1.7,<0.1.10", "setuptools<81"]
 
 
 class InstallError(RuntimeError):
