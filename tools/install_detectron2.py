@@ -107,10 +107,16 @@ def _rewrite_wheel_metadata(text):
     return "\n".join(dict.fromkeys(lines)) + "\n"
 
 
+def _lift_numpy_pin(text):
+    """The re-upload's METADATA pins numpy<2, which detectron2 itself does not need: require any numpy."""
+    return "\n".join("Requires-Dist: numpy" if line.replace(" ", "") == "Requires-Dist:numpy<2" else line
+                     for line in text.split("\n"))
+
+
 def make_pure_python_wheel(wheel, dest_dir):
     """
-    Rewrite a wheel as ``py3-none-any``: drop compiled ``_C`` extensions, mark it purelib and
-    rebuild RECORD. Returns the path of the new wheel in `dest_dir`.
+    Rewrite a wheel as ``py3-none-any``: drop compiled ``_C`` extensions, mark it purelib, lift its numpy<2 pin
+    and rebuild RECORD. Returns the path of the new wheel in `dest_dir`.
     """
     wheel = Path(wheel)
     dist, version = wheel.name.split("-")[:2]
@@ -126,6 +132,8 @@ def make_pure_python_wheel(wheel, dest_dir):
             data = src.read(name)
             if name.endswith(".dist-info/WHEEL"):
                 data = _rewrite_wheel_metadata(data.decode()).encode()
+            elif name.endswith(".dist-info/METADATA"):
+                data = _lift_numpy_pin(data.decode()).encode()
             dst.writestr(name, data)
             records.append(_record_row(name, data))
         buf = io.StringIO()

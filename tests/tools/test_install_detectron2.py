@@ -65,12 +65,13 @@ def _record_hash(data):
 
 
 def test_pure_python_wheel_drops_compiled_ops_and_installs(tmp_path):
-    """A cp310 wheel with a compiled _C becomes a py3-none-any wheel that pip installs and Python imports."""
+    """A cp310 wheel with a compiled _C and a numpy<2 pin becomes a py3-none-any wheel, any numpy, that pip installs."""
     source = tmp_path / "fakepkg-1.0-cp310-none-any.whl"
     with zipfile.ZipFile(source, "w") as whl:
         whl.writestr("fakepkg/__init__.py", "VALUE = 42\n")
         whl.writestr("fakepkg/_C.cpython-310-x86_64-linux-gnu.so", b"\x7fELF compiled")
-        whl.writestr("fakepkg-1.0.dist-info/METADATA", "Metadata-Version: 2.1\nName: fakepkg\nVersion: 1.0\n")
+        whl.writestr("fakepkg-1.0.dist-info/METADATA", "Metadata-Version: 2.1\nName: fakepkg\nVersion: 1.0\n"
+                     "Requires-Dist: numpy<2\nRequires-Dist: numpydoc<2\n")
         whl.writestr("fakepkg-1.0.dist-info/WHEEL",
                      "Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: false\nTag: cp310-cp310-linux_x86_64\n")
         whl.writestr("fakepkg-1.0.dist-info/RECORD", "stale,,\n")
@@ -83,6 +84,8 @@ def test_pure_python_wheel_drops_compiled_ops_and_installs(tmp_path):
         assert "fakepkg/_C.cpython-310-x86_64-linux-gnu.so" not in names
         wheel_meta = whl.read("fakepkg-1.0.dist-info/WHEEL").decode()
         assert "Root-Is-Purelib: true" in wheel_meta and "Tag: py3-none-any" in wheel_meta
+        package_meta = whl.read("fakepkg-1.0.dist-info/METADATA").decode()
+        assert "Requires-Dist: numpy\n" in package_meta and "Requires-Dist: numpydoc<2\n" in package_meta
         rows = list(csv.reader(io.StringIO(whl.read("fakepkg-1.0.dist-info/RECORD").decode())))
         for name, digest, size in rows:
             if name.endswith("RECORD"):
