@@ -1,5 +1,6 @@
 """`import d2ext` and the tools print no third-party warning; exactly the known ones are silenced."""
 import os
+import re
 
 import pytest
 
@@ -23,7 +24,11 @@ def test_only_the_known_warnings_are_silenced():
 
 
 @pytest.mark.slow
-def test_a_detector_demo_prints_no_warning(tiny_config, tiny_shapes, tmp_path):
-    result = run_python(os.path.join("tools", "demo.py"), "--config-file", tiny_config, "--input",
-                        os.path.join(tiny_shapes["val"], "images"), "--output", str(tmp_path))
-    assert "Warning" not in result.stderr, result.stderr  # the R-CNN's anchors call torch.meshgrid in detectron2
+def test_the_tools_print_no_warning(tiny_config, tiny_shapes, tmp_path):
+    runs = [("demo.py", "--config-file", tiny_config, "--input", os.path.join(tiny_shapes["val"], "images"),
+             "--output", str(tmp_path / "demo")),  # the R-CNN's anchors call torch.meshgrid in detectron2
+            ("train_net.py", "--config-file", tiny_config, "--eval-only", "OUTPUT_DIR", str(tmp_path / "eval"))]
+    for tool, *args in runs:  # train_net logs detectron2's environment report, which imports torch's cpp_extension
+        stderr = run_python(os.path.join("tools", tool), *args).stderr
+        assert "Warning" not in stderr, stderr
+        assert not re.search(r"^[WE]\d{4} ", stderr, re.M), stderr  # torch's own log warnings

@@ -13,8 +13,11 @@ KNOWN_WARNINGS = (
     # detectron2's AMPTrainer (float16 training on CUDA) uses torch.cuda.amp.
     (FutureWarning, r"`torch\.cuda\.amp\.autocast\(args\.\.\.\)` is deprecated"),
 )
-# (logger, message start) of log warnings: detectron2's RoI pooler asks torch.fx whether it is tracing.
-KNOWN_LOG_WARNINGS = (("torch.fx._symbolic_trace", "is_fx_tracing will return true for both"),)
+# (logger, message start) of log warnings: detectron2's RoI pooler asks torch.fx whether it is tracing, and its
+# environment report (logged at every tool's start) imports torch's C++ extension builder, which says so on
+# machines without a CUDA runtime.
+KNOWN_LOG_WARNINGS = (("torch.fx._symbolic_trace", "is_fx_tracing will return true for both"),
+                      ("torch.utils.cpp_extension", "No CUDA runtime is found"))
 
 
 class _DropMessages(logging.Filter):
