@@ -8,7 +8,7 @@ from .utils.quiet import silence_known_warnings
 
 silence_known_warnings()  # before detectron2 is imported
 
-from . import checkpoint, data, engine, evaluation, modeling  # noqa: E402,F401  the core
+from . import checkpoint, data, engine, evaluation, export, modeling  # noqa: E402,F401  the core
 from . import classification, detection, gan, semantic_seg, ssd  # noqa: E402,F401  the tasks
 from .config import add_d2ext_config, get_cfg, load_config  # noqa: E402
 from .data import register_declared_datasets  # noqa: E402

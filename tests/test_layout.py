@@ -10,7 +10,7 @@ import pytest
 from conftest import REPO
 
 # The core's top-level modules and packages; every other package of d2ext is a task.
-CORE = ("checkpoint", "collect_env", "config", "data", "engine", "evaluation", "modeling", "utils")
+CORE = ("checkpoint", "collect_env", "config", "data", "engine", "evaluation", "export", "modeling", "utils")
 
 
 def module_sources(package_dir=os.path.join(REPO, "d2ext")):

@@ -3,12 +3,14 @@ detectron2's DetectionCheckpointer made safe: loading never runs code from the f
 half-written checkpoint; plus d2ext's backbone-only checkpoints and a clear word on re-initialised heads.
 """
 import logging
+import os
 import pickle
 
 import torch
 from detectron2.checkpoint import DetectionCheckpointer
 from detectron2.utils.file_io import PathManager
 
+from ..export.runtime import MANIFEST
 from ..utils.file_io import AtomicWrites
 from .torchvision_names import TorchvisionWeightsName, is_torchvision_name
 
@@ -58,6 +60,11 @@ class SafeCheckpointer(DetectionCheckpointer):
 
     def load(self, path, *args, **kwargs):
         """DetectionCheckpointer.load; a ``torchvision://`` name loads the cached file of those weights, converted."""
+        if path and os.path.isdir(path):
+            exported = os.path.isfile(os.path.join(path, MANIFEST))
+            raise ValueError(f"MODEL.WEIGHTS = {path} is a folder" + (
+                ", an exported model: run it with --backend onnxruntime or --backend torchscript (as it was exported)."
+                if exported else ": name a checkpoint file (.pth, .pkl, .pyth) or a torchvision:// name."))
         if not is_torchvision_name(path):
             return super().load(path, *args, **kwargs)
         # Not a PathHandler on detectron2's PathManager: a handler only names a local file, while this file needs

@@ -4,6 +4,7 @@ or torchvision's) may end before res5, the class-count keys, and a clear error w
 backbone does not return.
 """
 from ..engine import MODEL_CONFIG_CHECKS, register_num_classes_key
+from . import export  # noqa: F401  fills EXPORT_ADAPTERS
 from .fpn import build_resnet_fpn_to_last_stage_backbone, build_torchvision_resnet_fpn_backbone, fpn_over
 from .head_features import HEAD_FEATURE_KEYS, check_head_features
 

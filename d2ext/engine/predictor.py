@@ -9,6 +9,7 @@ from PIL import Image
 
 from ..checkpoint import SafeCheckpointer
 from ..data import build_mapper
+from ..export import ExportedModel
 from .mixed_precision import inference_precision
 from .trainer import memory_format
 
@@ -24,14 +25,20 @@ class Predictor:
     SafeCheckpointer, which refuses files that would run code; inference runs under torch.inference_mode,
     autocast when TEST.AMP.ENABLED, in channels_last when MODEL.CHANNELS_LAST.
 
+    `backend`: "pytorch" (the model built from `cfg`, MODEL.WEIGHTS its weights), or "onnxruntime" / "torchscript"
+    (MODEL.WEIGHTS names a folder written by tools/export_model.py; same inputs, same outputs).
+
     Attributes: ``cfg``, ``model`` (in eval mode), ``metadata`` (of DATASETS.TEST[0], None without a test
     dataset), ``augmentations`` (the mapper's test-time T.AugmentationList).
     """
 
-    def __init__(self, cfg):
+    def __init__(self, cfg, backend="pytorch"):
         self.cfg = cfg.clone()
-        self.model = build_model(self.cfg).eval().to(memory_format=memory_format(cfg))
-        SafeCheckpointer(self.model).load(cfg.MODEL.WEIGHTS)
+        if backend == "pytorch":
+            self.model = build_model(self.cfg).eval().to(memory_format=memory_format(cfg))
+            SafeCheckpointer(self.model).load(cfg.MODEL.WEIGHTS)
+        else:
+            self.model = ExportedModel(self.cfg, cfg.MODEL.WEIGHTS, backend).eval()
         self.metadata = MetadataCatalog.get(cfg.DATASETS.TEST[0]) if cfg.DATASETS.TEST else None
         self.augmentations = build_mapper(self.cfg, is_train=False).augmentations
         self.input_format = cfg.INPUT.FORMAT

@@ -4,7 +4,7 @@ SemanticSegmentor, inferring each image at its own size), the sem_seg_folder dat
 mIoU evaluation, torchvision weight conversion and overlays.
 """
 from ..engine import register_num_classes_key
-from . import data, evaluation, modeling, torchvision_weights, visualization  # noqa: F401  fill the registries
+from . import data, evaluation, export, modeling, prediction_files, torchvision_weights, visualization  # noqa: F401  fill the registries
 from .config import add_semantic_seg_config
 
 for meta_architecture in ("SemanticSegmentor", "ExactSizeSemanticSegmentor"):

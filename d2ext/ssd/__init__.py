@@ -4,7 +4,7 @@ MobileNetV3, any torchvision backbone; default boxes, hard negative mining, SSD'
 weight conversion. Evaluated by detectron2's COCOEvaluator and drawn as detectron2 instances.
 """
 from ..engine import register_num_classes_key
-from . import data, modeling, torchvision_weights  # noqa: F401  fill the registries
+from . import data, export, modeling, torchvision_weights  # noqa: F401  fill the registries
 from .config import add_ssd_config
 
 register_num_classes_key("SSD", "MODEL.SSD.NUM_CLASSES", "thing_classes")

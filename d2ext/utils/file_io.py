@@ -8,7 +8,7 @@ import tempfile
 
 import cv2
 
-__all__ = ["AtomicWrites", "atomic_open", "atomic_write_bytes", "atomic_write_json", "atomic_write_image",
+__all__ = ["AtomicWrites", "atomic_open", "atomic_path", "atomic_write_bytes", "atomic_write_json", "atomic_write_image",
            "remove_temporary_files"]
 
 _TEMPORARY_SUFFIX = ".tmp"
@@ -32,6 +32,27 @@ def atomic_open(path, mode="wb"):
         os.replace(tmp_path, path)
     except BaseException:
         os.unlink(tmp_path)
+        raise
+
+
+@contextlib.contextmanager
+def atomic_path(path):
+    """
+    For writers that take a file name: a temporary path beside `path` (mode 0o666 less the umask, as open()
+    gives) that becomes `path` when the block ends without error, and is removed on an error.
+    """
+    fd, tmp_path = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", suffix=_TEMPORARY_SUFFIX,
+                                    dir=os.path.dirname(os.path.abspath(path)))
+    os.close(fd)
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmp_path, 0o666 & ~umask)
+    try:
+        yield tmp_path
+        os.replace(tmp_path, path)
+    except BaseException:
+        if os.path.exists(tmp_path):
+            os.unlink(tmp_path)
         raise
 
 

@@ -7,9 +7,10 @@ from detectron2.structures import ImageList
 from detectron2.utils.events import get_event_storage
 from torch import nn
 
+from ...modeling import map_by_group
 from .head import build_cls_head
 
-__all__ = ["ImageClassifier"]
+__all__ = ["ImageClassifier", "classify"]
 
 
 @META_ARCH_REGISTRY.register()
@@ -22,7 +23,7 @@ class ImageClassifier(nn.Module):
     resizes and crops every image to one size, so a batch stacks without padding (padding would
     enter the pooled features and change an image's logits with its batch-mates). In training,
     images of different sizes are still padded (with 0 before normalisation) rather than refused; at
-    inference they run one by one, so that an image's logits do not depend on its batch.
+    inference each size runs on its own, so that an image's logits do not depend on its batch.
 
     Output in training: {"loss_cls": cross-entropy with MODEL.CLS_HEAD.LABEL_SMOOTHING}.
     Output in eval: one dict per image with
@@ -64,15 +65,29 @@ class ImageClassifier(nn.Module):
         return self.pixel_mean.device
 
     def forward(self, batched_inputs):
-        if not self.training and len({x["image"].shape for x in batched_inputs}) > 1:
-            return [self.forward([x])[0] for x in batched_inputs]
-        # Stacked first, normalised once for the whole batch: one pass per operation, not one per image.
-        # No padding to the backbone's size_divisibility: it would enter the pooled features.
+        if not self.training:
+            return classify(batched_inputs, self.logits, self.device)
+        # Images of different sizes are padded (ImageList.from_tensors); the mapper gives one size.
         images = ImageList.from_tensors([x["image"].to(self.device) for x in batched_inputs])
-        logits = self.cls_head(self.backbone((images.tensor - self.pixel_mean) / self.pixel_std)[self.in_feature])
-        if self.training:
-            labels = torch.as_tensor([x["label"] for x in batched_inputs], device=self.device)
-            get_event_storage().put_scalar("cls_accuracy", (logits.argmax(1) == labels).float().mean().item())
-            return {"loss_cls": F.cross_entropy(logits, labels, label_smoothing=self.label_smoothing)}
+        logits = self.logits(images.tensor)
+        labels = torch.as_tensor([x["label"] for x in batched_inputs], device=self.device)
+        get_event_storage().put_scalar("cls_accuracy", (logits.argmax(1) == labels).float().mean().item())
+        return {"loss_cls": F.cross_entropy(logits, labels, label_smoothing=self.label_smoothing)}
+
+    def logits(self, images):
+        """(N, C, H, W) pixels in INPUT.FORMAT (uint8 or float) -> (N, num_classes) logits."""
+        return self.cls_head(self.backbone((images - self.pixel_mean) / self.pixel_std)[self.in_feature])
+
+
+def classify(batched_inputs, logits_of, device):
+    """
+    ImageClassifier's inference, whatever computes the logits: `logits_of` maps (N, C, H, W) float32 pixels to
+    (N, num_classes) logits. Images of one size go in one call, stacked on `device`, so that an image's logits
+    do not depend on its batch (padding would enter the pooled features). Returns one dict per image:
+    "pred_logits", "scores" (softmax), "pred_class" (int64 scalar).
+    """
+    def classify_group(_, inputs):
+        logits = logits_of(torch.stack([x["image"] for x in inputs]).to(device).float())
         scores = logits.softmax(dim=1)
         return [{"pred_logits": l, "scores": s, "pred_class": s.argmax()} for l, s in zip(logits, scores)]
+    return map_by_group(batched_inputs, classify_group)

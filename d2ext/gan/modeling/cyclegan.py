@@ -1,16 +1,15 @@
 """CycleGAN (Zhu et al., 2017) as a detectron2 meta-architecture, trained by d2ext's GANTrainer."""
-from collections import defaultdict
-
 import torch
 import torch.nn.functional as F
 from detectron2.config import configurable
 from detectron2.modeling import META_ARCH_REGISTRY
 from torch import nn
 
+from ...modeling import image_size, map_by_group
 from ..domains import DOMAINS
 from .gan import frozen, images_to_unit_range, init_gan_weights, num_channels, unit_range_to_uint8
 
-__all__ = ["CycleGAN", "ImagePool"]
+__all__ = ["CycleGAN", "ImagePool", "translate"]
 
 # MODEL.CYCLEGAN.NORM -> norm layer of c channels.
 _NORMS = {
@@ -109,6 +108,12 @@ class ImagePool:
 def _lsgan_loss(scores, real):
     """Least-squares GAN loss: mean (scores - 1)^2 if `real`, else mean scores^2."""
     return F.mse_loss(scores, torch.ones_like(scores) if real else torch.zeros_like(scores))
+
+
+def _check_sides(height, width):
+    if height % 4 or width % 4:
+        raise ValueError(f"CycleGAN takes images whose sides are multiples of 4 (its generators down-sample "
+                         f"by 4), got {height}x{width}.")
 
 
 def _domain(x, default=None):
@@ -210,10 +215,7 @@ class CycleGAN(nn.Module):
 
     def preprocess_images(self, images):
         """list of (C, H, W) uint8 tensors of one size -> (N, C, H, W) float in [-1, 1] on the model's device."""
-        height, width = images[0].shape[-2:]
-        if height % 4 or width % 4:
-            raise ValueError(f"CycleGAN takes images whose sides are multiples of 4 (its generators down-sample "
-                             f"by 4), got {height}x{width}.")
+        _check_sides(*images[0].shape[-2:])
         return images_to_unit_range(images, self.device)
 
     def training_phases(self, real_a, real_b):
@@ -242,17 +244,21 @@ class CycleGAN(nn.Module):
     @torch.no_grad()
     def inference(self, batched_inputs):
         """Translations and reconstructions of the inputs, one generator pass per (domain, image size)."""
-        groups = defaultdict(list)
-        for index, x in enumerate(batched_inputs):
-            groups[_domain(x, "A"), tuple(x["image"].shape)].append(index)
-        results = [None] * len(batched_inputs)
-        for (domain, _), indices in groups.items():
-            there, back = self.generator_ab, self.generator_ba
-            if domain == "B":
-                there, back = back, there
-            translated = there(self.preprocess_images([batched_inputs[i]["image"] for i in indices]))
-            reconstructed = back(translated)
-            direction = "AB" if domain == "A" else "BA"
-            for i, t, r in zip(indices, unit_range_to_uint8(translated), unit_range_to_uint8(reconstructed)):
-                results[i] = {"translated": t, "reconstructed": r, "direction": direction}
-        return results
+        return translate(batched_inputs, {"AB": self.generator_ab, "BA": self.generator_ba}, self.device)
+
+
+def translate(batched_inputs, generators, device):
+    """
+    CycleGAN's inference, whatever runs the generators: `generators` maps "AB" and "BA" to functions of
+    (N, C, H, W) float images in [-1, 1] to the translated images. Inputs of one (domain, image size) go in one
+    call, stacked on `device`. Returns one dict per input: "translated", "reconstructed" (uint8) and "direction".
+    """
+    def translate_group(group, inputs):
+        domain, size = group
+        _check_sides(*size)
+        direction = "AB" if domain == "A" else "BA"
+        translated = generators[direction](images_to_unit_range([x["image"] for x in inputs], device))
+        reconstructed = generators[direction[::-1]](translated)
+        return [{"translated": t, "reconstructed": r, "direction": direction}
+                for t, r in zip(unit_range_to_uint8(translated), unit_range_to_uint8(reconstructed))]
+    return map_by_group(batched_inputs, translate_group, key=lambda x: (_domain(x, "A"), image_size(x)))

@@ -9,7 +9,7 @@ from torch import nn
 
 from .gan import frozen, images_to_unit_range, init_gan_weights, num_channels, unit_range_to_uint8
 
-__all__ = ["DCGAN", "DCGANGenerator", "DCGANDiscriminator"]
+__all__ = ["DCGAN", "DCGANGenerator", "DCGANDiscriminator", "generate"]
 
 DCGAN_IMAGE_SIZES = (32, 64, 128)
 
@@ -105,16 +105,7 @@ class DCGAN(nn.Module):
     def forward(self, batched_inputs):
         if self.training:
             return self.training_phases(images_to_unit_range([x["image"] for x in batched_inputs], self.device))
-        images = self.generator(self.latents(batched_inputs))
-        return [{"generated": image} for image in unit_range_to_uint8(images)]
-
-    def latents(self, batched_inputs):
-        """(N, latent_dim, 1, 1) noise of the inputs' "seed" or "latent" entries."""
-        def latent(x):
-            if "latent" in x:
-                return torch.as_tensor(x["latent"], dtype=torch.float32)
-            return torch.randn(self.latent_dim, generator=torch.Generator().manual_seed(int(x["seed"])))
-        return torch.stack([latent(x) for x in batched_inputs]).to(self.device)[..., None, None]
+        return generate(batched_inputs, self.generator, self.latent_dim, self.device)
 
     def training_phases(self, real):
         """real: (N, C, S, S) in [-1, 1] -> the two (optimizer name, loss dict) phases."""
@@ -127,3 +118,17 @@ class DCGAN(nn.Module):
         with frozen(self.discriminator):  # the generator's step needs no discriminator weight gradients
             fake_logits = self.discriminator(fake)
         yield "generator", {"loss_G": F.binary_cross_entropy_with_logits(fake_logits, torch.ones_like(fake_logits))}
+
+
+def generate(batched_inputs, generator, latent_dim, device):
+    """
+    DCGAN's inference, whatever runs the generator: `generator` maps (N, latent_dim, 1, 1) noise to (N, C, S, S)
+    images in [-1, 1]. The noise of an input is its "latent", or comes from a CPU generator seeded with its
+    "seed", so a seed gives the same image on any device and backend. Returns [{"generated": (C, S, S) uint8}].
+    """
+    def latent(x):
+        if "latent" in x:
+            return torch.as_tensor(x["latent"], dtype=torch.float32)
+        return torch.randn(latent_dim, generator=torch.Generator().manual_seed(int(x["seed"])))
+    images = generator(torch.stack([latent(x) for x in batched_inputs]).to(device)[..., None, None])
+    return [{"generated": image} for image in unit_range_to_uint8(images)]

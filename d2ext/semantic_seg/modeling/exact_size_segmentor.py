@@ -1,12 +1,12 @@
 """ExactSizeSemanticSegmentor: detectron2's SemanticSegmentor whose predictions do not depend on the batch."""
-from collections import defaultdict
-
+import torch
 from detectron2.modeling import META_ARCH_REGISTRY, SemanticSegmentor
 from detectron2.modeling.postprocessing import sem_seg_postprocess
-from detectron2.structures import ImageList
 from torch.nn import functional as F
 
-__all__ = ["ExactSizeSemanticSegmentor"]
+from ...modeling import map_by_group
+
+__all__ = ["ExactSizeSemanticSegmentor", "segment"]
 
 
 @META_ARCH_REGISTRY.register()
@@ -28,22 +28,32 @@ class ExactSizeSemanticSegmentor(SemanticSegmentor):
     def forward(self, batched_inputs):
         if self.training:
             return super().forward(batched_inputs)
-        groups = defaultdict(list)
-        for index, x in enumerate(batched_inputs):
-            groups[tuple(x["image"].shape[-2:])].append(index)
-        results = [None] * len(batched_inputs)
-        for indices in groups.values():
-            for index, result in zip(indices, self.inference([batched_inputs[i] for i in indices])):
-                results[index] = result
-        return results
+        return segment(batched_inputs, self.logits, self.device)
 
-    def inference(self, batched_inputs):
-        """Images of one size -> [{"sem_seg": (K, height, width) logits}], as detectron2's forward returns them."""
-        images = ImageList.from_tensors([(x["image"].to(self.device) - self.pixel_mean) / self.pixel_std
-                                         for x in batched_inputs], self.backbone.size_divisibility,
-                                        padding_constraints=self.backbone.padding_constraints)
-        logits, _ = self.sem_seg_head(self.backbone(images.tensor))
-        logits = F.interpolate(logits, size=images.tensor.shape[-2:], mode="bilinear", align_corners=False)
-        return [{"sem_seg": sem_seg_postprocess(result, image_size, x.get("height", image_size[0]),
-                                                x.get("width", image_size[1]))}
-                for result, x, image_size in zip(logits, batched_inputs, images.image_sizes)]
+    def logits(self, images):
+        """
+        (N, C, H, W) pixels in INPUT.FORMAT -> (N, K, H, W) logits: normalised, padded with 0 on the bottom and
+        right to the backbone's size_divisibility (none for a torchvision ResNet), and the head's logits, at
+        whatever stride it returns them, upsampled (bilinear, align_corners=False) and cropped to (H, W).
+        """
+        images = (images - self.pixel_mean) / self.pixel_std
+        height, width = images.shape[-2:]
+        divisor = (self.backbone.padding_constraints or {}).get("size_divisibility", self.backbone.size_divisibility)
+        if divisor > 1:
+            images = F.pad(images, (0, (-width) % divisor, 0, (-height) % divisor))
+        logits, _ = self.sem_seg_head(self.backbone(images))
+        logits = F.interpolate(logits, size=images.shape[-2:], mode="bilinear", align_corners=False)
+        return logits[..., :height, :width]
+
+
+def segment(batched_inputs, logits_of, device):
+    """
+    ExactSizeSemanticSegmentor's inference, whatever computes the logits: `logits_of` maps (N, C, H, W) float32
+    pixels to (N, K, H, W) logits. Images of one size go in one call, stacked on `device`; each result is
+    resized to its input's "height" x "width" (detectron2's sem_seg_postprocess). Returns [{"sem_seg": (K, height, width)}].
+    """
+    def segment_group(size, inputs):
+        logits = logits_of(torch.stack([x["image"] for x in inputs]).to(device).float())
+        return [{"sem_seg": sem_seg_postprocess(result, size, x.get("height", size[0]), x.get("width", size[1]))}
+                for result, x in zip(logits, inputs)]
+    return map_by_group(batched_inputs, segment_group)

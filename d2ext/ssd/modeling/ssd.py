@@ -1,4 +1,6 @@
 """SSD: Single Shot MultiBox Detector (Liu et al., 2016), as a detectron2 dense detector."""
+from dataclasses import dataclass
+
 import torch
 import torch.nn.functional as F
 from detectron2.config import configurable
@@ -8,12 +10,60 @@ from detectron2.modeling.box_regression import Box2BoxTransform
 from detectron2.modeling.matcher import Matcher
 from detectron2.modeling.meta_arch.dense_detector import DenseDetector
 from detectron2.modeling.meta_arch.retinanet import permute_to_N_HWA_K
+from detectron2.modeling.postprocessing import detector_postprocess
 from detectron2.structures import Boxes, ImageList, Instances, pairwise_iou
 from fvcore.nn import smooth_l1_loss
 
+from ...modeling import map_by_group
 from .head import build_ssd_head
 
-__all__ = ["SSD"]
+__all__ = ["SSD", "SSDDetectionSelection", "detect"]
+
+
+@dataclass(frozen=True)
+class SSDDetectionSelection:
+    """
+    SSD's choice of detections among its default boxes (MODEL.SSD.*_TEST, TEST.DETECTIONS_PER_IMAGE): per class the
+    best `topk_candidates` boxes above `score_thresh`, NMS per class at `nms_thresh`, the `max_detections` best.
+    """
+
+    image_size: int
+    score_thresh: float = 0.01
+    topk_candidates: int = 400
+    nms_thresh: float = 0.45
+    max_detections: int = 200
+
+    @classmethod
+    def from_config(cls, cfg):
+        ssd = cfg.MODEL.SSD
+        return cls(ssd.IMAGE_SIZE, ssd.SCORE_THRESH_TEST, ssd.TOPK_CANDIDATES_TEST, ssd.NMS_THRESH_TEST,
+                   cfg.TEST.DETECTIONS_PER_IMAGE)
+
+    def __call__(self, scores, boxes):
+        """(R, num_classes) scores and (R, 4) XYXY boxes in the image_size x image_size input -> Instances there."""
+        image_size = (self.image_size, self.image_size)
+        boxes = Boxes(boxes)
+        boxes.clip(image_size)
+        top_scores, top_boxes = scores.topk(min(self.topk_candidates, len(boxes)), dim=0)  # (k, num_classes)
+        keep = top_scores > self.score_thresh
+        classes = torch.nonzero(keep)[:, 1]
+        top_scores, top_boxes = top_scores[keep], boxes.tensor[top_boxes[keep]]
+        kept = batched_nms(top_boxes, top_scores, classes, self.nms_thresh)[: self.max_detections]
+        return Instances(image_size, pred_boxes=Boxes(top_boxes[kept]), scores=top_scores[kept], pred_classes=classes[kept])
+
+
+def detect(batched_inputs, scores_and_boxes_of, device, selection):
+    """
+    SSD's inference, whatever computes the scores: `scores_and_boxes_of` maps (N, 3, H, W) float32 pixels to
+    (N, R, num_classes) scores and (N, R, 4) boxes in the square input (SSD.scores_and_boxes). Images of one size
+    go in one call, stacked on `device`; `selection` (SSDDetectionSelection) picks each image's detections, which
+    are rescaled to its "height" x "width" (default: its size). Returns [{"instances": Instances}].
+    """
+    def detect_group(size, inputs):
+        scores, boxes = scores_and_boxes_of(torch.stack([x["image"] for x in inputs]).to(device).float())
+        return [{"instances": detector_postprocess(selection(s, b), x.get("height", size[0]), x.get("width", size[1]))}
+                for s, b, x in zip(scores, boxes, inputs)]
+    return map_by_group(batched_inputs, detect_group)
 
 
 @META_ARCH_REGISTRY.register()
@@ -32,8 +82,7 @@ class SSD(DenseDetector):
     @configurable
     def __init__(self, *, backbone, head, anchor_generator, box2box_transform, anchor_matcher, num_classes, image_size,
                  pixel_mean, pixel_std, input_format="RGB", negative_positive_ratio=3.0, min_negatives=0,
-                 smooth_l1_beta=1.0, score_thresh_test=0.01, topk_candidates_test=400, nms_thresh_test=0.45,
-                 max_detections_per_image=200):
+                 smooth_l1_beta=1.0, selection=None):
         """
         Args:
             backbone (Backbone): its outputs, in the order of ``output_shape()``, are the levels.
@@ -44,7 +93,7 @@ class SSD(DenseDetector):
             image_size (int): the side of the square input.
             negative_positive_ratio, min_negatives: hard negative mining, see MODEL.SSD.
             smooth_l1_beta: of the box loss.
-            score_thresh_test, topk_candidates_test, nms_thresh_test, max_detections_per_image: inference, see MODEL.SSD.
+            selection (SSDDetectionSelection): inference's choice of detections (default: its defaults at image_size).
         """
         super().__init__(backbone, head, list(backbone.output_shape()), pixel_mean=pixel_mean, pixel_std=pixel_std)
         self.anchor_generator = anchor_generator
@@ -56,10 +105,7 @@ class SSD(DenseDetector):
         self.negative_positive_ratio = negative_positive_ratio
         self.min_negatives = min_negatives
         self.smooth_l1_beta = smooth_l1_beta
-        self.score_thresh_test = score_thresh_test
-        self.topk_candidates_test = topk_candidates_test
-        self.nms_thresh_test = nms_thresh_test
-        self.max_detections_per_image = max_detections_per_image
+        self.selection = selection or SSDDetectionSelection(image_size)
 
     @classmethod
     def from_config(cls, cfg):
@@ -84,30 +130,38 @@ class SSD(DenseDetector):
             "negative_positive_ratio": ssd.NEGATIVE_POSITIVE_RATIO,
             "min_negatives": ssd.MIN_NEGATIVES,
             "smooth_l1_beta": ssd.SMOOTH_L1_BETA,
-            "score_thresh_test": ssd.SCORE_THRESH_TEST,
-            "topk_candidates_test": ssd.TOPK_CANDIDATES_TEST,
-            "nms_thresh_test": ssd.NMS_THRESH_TEST,
-            "max_detections_per_image": cfg.TEST.DETECTIONS_PER_IMAGE,
+            "selection": SSDDetectionSelection.from_config(cfg),
         }
 
     def forward(self, batched_inputs):
-        # Results go back to the size of the image given, unless the input names another.
-        batched_inputs = [{"height": x["image"].shape[-2], "width": x["image"].shape[-1], **x} for x in batched_inputs]
-        return super().forward(batched_inputs)
+        if self.training:
+            return super().forward(batched_inputs)
+        return detect(batched_inputs, self.scores_and_boxes, self.device, self.selection)
 
     def preprocess_image(self, batched_inputs):
-        """Normalise and batch the images, resized (bilinear, as torchvision's SSD) to image_size x image_size when they are not."""
+        """Normalise and batch the training images, which SSDDatasetMapper gives at image_size x image_size."""
         size = (self.image_size, self.image_size)
-        images = []
         for x in batched_inputs:
-            image = (x["image"].to(self.device) - self.pixel_mean) / self.pixel_std
-            if image.shape[-2:] != size:
-                if self.training:
-                    raise ValueError(f"SSD trains on {size[0]}x{size[1]} images (MODEL.SSD.IMAGE_SIZE), got "
-                                     f"{tuple(image.shape[-2:])} (HxW): train with INPUT.DATASET_MAPPER SSDDatasetMapper.")
-                image = F.interpolate(image[None], size=size, mode="bilinear", align_corners=False)[0]
-            images.append(image)
-        return ImageList.from_tensors(images)
+            if tuple(x["image"].shape[-2:]) != size:
+                raise ValueError(f"SSD trains on {size[0]}x{size[1]} images (MODEL.SSD.IMAGE_SIZE), got "
+                                 f"{tuple(x['image'].shape[-2:])} (HxW): train with INPUT.DATASET_MAPPER SSDDatasetMapper.")
+        return super().preprocess_image(batched_inputs)
+
+    def scores_and_boxes(self, images):
+        """
+        (N, 3, H, W) pixels in INPUT.FORMAT -> (N, R, num_classes) class scores (softmax, background dropped) and
+        (N, R, 4) XYXY boxes in the image_size x image_size input, for all R default boxes. The images are
+        normalised, then resized (bilinear, as torchvision's SSD; exact identity at image_size).
+        """
+        images = F.interpolate((images - self.pixel_mean) / self.pixel_std, size=(self.image_size, self.image_size),
+                               mode="bilinear", align_corners=False)
+        features = self.backbone(images)
+        features = [features[f] for f in self.head_in_features]
+        logits, deltas = self._predictions(self.head(features))
+        anchors = Boxes.cat(self.anchor_generator(features)).tensor
+        # (R, N * 4) deltas of each default box for all images at once: no batch size enters a traced graph
+        boxes = self.box2box_transform.apply_deltas(deltas.transpose(0, 1).flatten(1), anchors)
+        return F.softmax(logits, dim=-1)[..., : self.num_classes], boxes.view(len(anchors), -1, 4).transpose(0, 1)
 
     def _predictions(self, predictions):
         """The head's per-level outputs -> (N, R, num_classes + 1) logits and (N, R, 4) deltas over all R default boxes."""
@@ -170,24 +224,3 @@ class SSD(DenseDetector):
         class_loss = F.cross_entropy(logits.flatten(0, 1), gt_labels.flatten(), reduction="none").view_as(gt_labels)
         trained = foreground | self.hard_negatives(class_loss, foreground)
         return {"loss_cls": class_loss[trained].sum() / normalizer, "loss_box_reg": loss_box_reg / normalizer}
-
-    def forward_inference(self, images, features, predictions):
-        logits, deltas = self._predictions(predictions)
-        anchors = Boxes.cat(self.anchor_generator(features))
-        scores = F.softmax(logits, dim=-1)[..., : self.num_classes]
-        return [self.inference_single_image(s, d, anchors, image_size)
-                for s, d, image_size in zip(scores, deltas, images.image_sizes)]
-
-    def inference_single_image(self, scores, deltas, anchors, image_size):
-        """
-        (R, num_classes) scores and (R, 4) deltas -> Instances: per class the best `topk_candidates_test` boxes
-        above `score_thresh_test`, NMS per class, the `max_detections_per_image` best.
-        """
-        boxes = Boxes(self.box2box_transform.apply_deltas(deltas, anchors.tensor))
-        boxes.clip(image_size)
-        top_scores, top_boxes = scores.topk(min(self.topk_candidates_test, len(anchors)), dim=0)  # (k, num_classes)
-        keep = top_scores > self.score_thresh_test
-        classes = torch.nonzero(keep)[:, 1]
-        top_scores, top_boxes = top_scores[keep], boxes.tensor[top_boxes[keep]]
-        kept = batched_nms(top_boxes, top_scores, classes, self.nms_thresh_test)[: self.max_detections_per_image]
-        return Instances(image_size, pred_boxes=Boxes(top_boxes[kept]), scores=top_scores[kept], pred_classes=classes[kept])
