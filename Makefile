@@ -14,7 +14,7 @@ $(READY): pyproject.toml tools/install_detectron2.py
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PIP) install -q $(TORCH_SPEC)
 	$(PY) tools/install_detectron2.py
-	$(PIP) install -q -e ".[test]"
+	$(PIP) install -q -e ".[test,deploy]"
 	@touch $@
 
 demo: setup

@@ -1,6 +1,6 @@
 #!/usr/bin/env python
 """
-Run a trained d2ext model on images, folders of images or videos and write PNG overlays.
+Run a trained d2ext model on images, folders of images or videos and write PNG overlays, prediction files, or both.
 
     python tools/demo.py --config-file configs/shapes/detection/faster_rcnn_R_18_FPN.yaml \\
         --input datasets/shapes/val/images --output output/overlays \\
@@ -11,6 +11,12 @@ Config overrides (KEY VALUE ...) follow ``--opts``, as in detectron2's demo, or 
 it sets every MODEL.*.SCORE_THRESH_TEST of the config.
 
 An image ``x.jpg`` becomes ``<output>/x.png``; a video ``clip.mp4`` becomes ``<output>/clip/000000.png``, ...
+``--output-format json`` (or ``both``) writes ``<output>/x.json`` instead of (or beside) the overlay: detections in
+COCO's results format, a classifier's class and top scores, a segmenter's classes with ``x_classes.png``, a PNG
+of class ids (docs/deploy.md).
+
+``--backend onnxruntime`` or ``torchscript`` runs a model exported by tools/export_model.py: MODEL.WEIGHTS names
+its folder, and the config is the one it was exported from.
 
 GANs: a DCGAN generates one image per ``--seeds`` value into ``<output>/samples.png`` (a grid); a CycleGAN
 translates each input image from ``--domain`` (A or B) and writes its source -> translated -> reconstructed
@@ -28,12 +34,15 @@ import d2ext  # noqa: F401  first: it silences the known third-party warnings be
 import cv2
 from detectron2.data import MetadataCatalog
 from detectron2.data.detection_utils import read_image
+from detectron2.modeling import META_ARCH_REGISTRY
 from detectron2.utils.logger import setup_logger
 
 from d2ext.config import get_cfg, load_config
 from d2ext.engine import Predictor
+from d2ext.export import BACKENDS
 from d2ext.gan.visualization import image_grid, translation_strips
 from d2ext.utils.file_io import atomic_write_image
+from d2ext.utils.prediction_files import write_prediction_files
 from d2ext.utils.visualizer import draw_predictions
 
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
@@ -46,9 +55,13 @@ def parse_args(argv=None):
     parser.add_argument("--input", nargs="+", default=[], help="image files, folders of images or videos")
     parser.add_argument("--seeds", nargs="+", type=int, default=[], help="DCGAN: the seeds of the images to generate")
     parser.add_argument("--domain", choices=("A", "B"), default="A", help="CycleGAN: the domain of the input images")
-    parser.add_argument("--output", required=True, help="folder for the PNG overlays")
+    parser.add_argument("--output", required=True, help="folder for the overlays and prediction files")
+    parser.add_argument("--output-format", choices=("png", "json", "both"), default="png",
+                        help="PNG overlays, JSON predictions (and PNG class-id masks), or both")
+    parser.add_argument("--backend", choices=BACKENDS, default="pytorch",
+                        help="run the PyTorch model, or an export of it (MODEL.WEIGHTS: the export folder)")
     parser.add_argument("--confidence-threshold", type=float, default=0.5, help="minimum score of a shown detection")
-    parser.add_argument("--top-k", type=int, default=3, help="classes listed on a classification overlay")
+    parser.add_argument("--top-k", type=int, default=3, help="classes listed on a classification overlay or in its JSON")
     parser.add_argument("--scale", type=float, default=1.0, help="overlay size relative to the image (labels "
                         "keep their size: use 3-4 for images as small as the bundled 128 px scenes)")
     parser.add_argument("--opts", nargs=argparse.REMAINDER, default=[], dest="flagged_opts", metavar="KEY VALUE",
@@ -95,15 +108,15 @@ def video_frames(path):
     capture.release()
 
 
-def overlay_jobs(inputs, output):
-    """Yield (BGR image, overlay path, what it is for the log) for each image and video frame of `inputs`."""
+def prediction_jobs(inputs, output):
+    """Yield (BGR image, output path without extension, what it is for the log) for each image and video frame of `inputs`."""
     for kind, path in expand_inputs(inputs):
         stem = os.path.splitext(os.path.basename(path))[0]
         if kind == "image":
-            yield read_image(path, format="BGR"), os.path.join(output, stem + ".png"), path
+            yield read_image(path, format="BGR"), os.path.join(output, stem), path
         else:
             for index, frame in video_frames(path):
-                yield frame, os.path.join(output, stem, f"{index:06d}.png"), f"{path} frame {index}"
+                yield frame, os.path.join(output, stem, f"{index:06d}"), f"{path} frame {index}"
 
 
 def chunks(items, size):
@@ -130,7 +143,9 @@ def all_keys(cfg, prefix=""):
 def run_gan(args, predictor, logger):
     """DCGAN: the --seeds' images as one grid. CycleGAN: a translation strip per --input image."""
     cfg = predictor.cfg
-    if predictor.model.samples_from_seeds:
+    if args.output_format != "png":
+        raise ValueError(f"--output-format {args.output_format}: {cfg.MODEL.META_ARCHITECTURE} writes images; use png.")
+    if META_ARCH_REGISTRY.get(cfg.MODEL.META_ARCHITECTURE).samples_from_seeds:
         if not args.seeds:
             raise ValueError(f"{cfg.MODEL.META_ARCHITECTURE} generates images from seeds: give --seeds, e.g. --seeds 0 1 2 3.")
         outputs = predictor.generate(args.seeds)
@@ -156,20 +171,24 @@ def main(argv=None):
     logger = setup_logger(name="d2ext")
     thresholds = score_threshold_overrides(all_keys(get_cfg()), args.confidence_threshold)
     cfg = load_config(args.config_file, [*thresholds, *args.opts])  # an explicit override wins
-    predictor = Predictor(cfg)  # loads cfg.MODEL.WEIGHTS; takes BGR images
-    if hasattr(predictor.model, "optimizer_groups"):  # a GAN
+    predictor = Predictor(cfg, args.backend)  # loads cfg.MODEL.WEIGHTS; takes BGR images
+    if hasattr(META_ARCH_REGISTRY.get(cfg.MODEL.META_ARCHITECTURE), "optimizer_groups"):  # a GAN
         return run_gan(args, predictor, logger)
     if not args.input:
         raise ValueError("--input: give image files, folders of images or videos.")
     metadata = predictor.metadata or MetadataCatalog.get("__unused")
     written = 0
-    for batch in chunks(overlay_jobs(args.input, args.output), cfg.TEST.IMS_PER_BATCH):
-        for (bgr, out_path, source), predictions in zip(batch, predictor.predict_batch([job[0] for job in batch])):
-            atomic_write_image(out_path, draw_predictions(bgr[:, :, ::-1], predictions, metadata, args.scale, args.top_k))
+    for batch in chunks(prediction_jobs(args.input, args.output), cfg.TEST.IMS_PER_BATCH):
+        for (bgr, stem, source), predictions in zip(batch, predictor.predict_batch([job[0] for job in batch])):
+            if args.output_format != "json":
+                atomic_write_image(stem + ".png", draw_predictions(bgr[:, :, ::-1], predictions, metadata, args.scale, args.top_k))
+            if args.output_format != "png":
+                write_prediction_files(stem, source, predictions, metadata, args.top_k)
             key = next(key for key in DESCRIPTIONS if key in predictions)
             logger.info(f"{source}: {DESCRIPTIONS[key](predictions, metadata)}")
             written += 1
-    logger.info(f"Wrote {written} overlays to {args.output}")
+    what = {"png": "overlays", "json": "prediction files", "both": "overlays and prediction files"}[args.output_format]
+    logger.info(f"Wrote {written} {what} to {args.output}")
 
 
 if __name__ == "__main__":
