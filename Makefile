@@ -32,6 +32,7 @@ bench: setup
 	$(PY) benchmarks/ssd_speed.py
 	$(PY) benchmarks/dcgan_speed.py
 	$(PY) benchmarks/checkpoint_write.py
+	$(PY) benchmarks/deploy.py
 
 clean:
 	rm -rf output

@@ -21,12 +21,16 @@ FORMAT_BACKENDS = {"torchscript": "torchscript", "onnx": "onnxruntime"}
 
 @contextlib.contextmanager
 def _quiet_tracing():
-    """The tracer's warnings about Python values it records as constants (detectron2's asserts, shape checks), and
-    torch's notices that TorchScript and the TorchScript-based ONNX exporter are deprecated (docs/deploy.md)."""
+    """The tracer's warnings about Python values it records as constants (detectron2's asserts and shape checks,
+    which hold for every input size), and torch's notices that TorchScript and the TorchScript-based ONNX exporter
+    are deprecated (docs/deploy.md)."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", torch.jit.TracerWarning)
         warnings.filterwarnings("ignore", message=r".*(torch\.jit\.\w+` is deprecated|legacy TorchScript-based ONNX export"
                                                   r"|feature will be removed)")
+        # detectron2's R-CNNs index with the outputs of nonzero / topk / NMS, never negative, so the exporter's
+        # notice that negative indices would break its aten::index does not apply
+        warnings.filterwarnings("ignore", message="Exporting aten::index operator of advanced indexing")
         yield
 
 
