@@ -28,13 +28,13 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 MODELS = {
     "classifier": ("configs/ImageNet/classification/resnet18.yaml", [], (224, 224), 3),
     "deeplabv3": ("configs/VOC/semantic_segmentation/deeplabv3_resnet50.yaml", [], (256, 256), 3),
-    "ssd": ("configs/COCO-Detection/ssd300_vgg16.yaml", [], (300, 300), 3),
+    "ssd": ("configs/shapes/detection/ssd_R_18.yaml", [], (128, 128), 3),
     "faster_rcnn": ("configs/shapes/detection/faster_rcnn_R_18_FPN.yaml", [], (128, 128), 3),
     "unet": ("configs/shapes/semantic_segmentation/unet_light.yaml", [], (128, 128), 3),
     "dcgan": ("configs/digits/gan/dcgan.yaml", [], None, 1),
     "cyclegan": ("configs/shapes/gan/cyclegan_filled2outlined.yaml", [], (64, 64), 3),
 }
-TITLES = {"classifier": "ResNet-18 classifier 224 px", "deeplabv3": "DeepLabV3-R50 256 px", "ssd": "SSD300 VGG-16",
+TITLES = {"classifier": "ResNet-18 classifier 224 px", "deeplabv3": "DeepLabV3-R50 256 px", "ssd": "SSD R-18 (shapes) 128 px",
           "faster_rcnn": "Faster R-CNN R18-FPN (shapes) 128 px", "unet": "U-Net light 128 px",
           "dcgan": "DCGAN generator 32 px", "cyclegan": "CycleGAN generators 64 px (A -> B -> A)"}
 
@@ -64,25 +64,22 @@ def quantize_int8(folder, graph_inputs, output_folder):
 
     shutil.copytree(folder, output_folder)
     prepared = os.path.join(output_folder, "prepared.onnx")
-    quant_pre_process(os.path.join(folder, "model.onnx"), prepared)
+    quant_pre_process(os.path.join(folder, "model.onnx"), prepared, skip_symbolic_shape=True)  # dynamic H, W
     quantize_static(prepared, os.path.join(output_folder, "model.onnx"), Reader(), quant_format=QuantFormat.QDQ)
     os.unlink(prepared)
     return output_folder
 
 
 def calibration_graph_inputs(exported, batched_inputs):
-    """The graph inputs ({name: array}) that `batched_inputs` give the exported model's "model" graph."""
+    """The graph inputs ({name: array}) that `batched_inputs` give the "model" graph of `exported` (an ExportedModel)."""
     captured = []
-    run = exported.run
 
     def capture(name, *tensors):
-        session = run.sessions[name]
+        session = exported.run.sessions[name]
         captured.append({node.name: t.numpy() for node, t in zip(session.get_inputs(), tensors)})
-        return run(name, *tensors)
+        return exported.run(name, *tensors)
 
-    exported.run = capture
-    exported(batched_inputs)
-    exported.run = run
+    exported.adapter(capture, batched_inputs)
     return captured
 
 
@@ -123,6 +120,7 @@ def measure(name, args, work_dir):
         with torch.inference_mode():
             for _ in range(args.rounds):
                 for variant, runner in variants.items():
+                    time.sleep(1)  # the previous runtime's idle threads spin for a while after its last call
                     rates[variant].append(images_per_second(runner, inputs, args.seconds))
         eager = statistics.median(rates["eager fp32"])
         for variant, values in rates.items():

@@ -66,8 +66,10 @@ def test_export_gives_the_pytorch_outputs(family, export_format, tmp_path):
     differences = export_model(cfg, model, trace_inputs, str(tmp_path), export_format)
     assert not differences_above_tolerance(differences)
     exported = ExportedModel(cfg, str(tmp_path), BACKEND[export_format])
+    threads = torch.get_num_threads()
     with torch.no_grad():  # detectron2's R-CNNs pad a batch to its largest image: the reference runs image by image
         reference, outputs = [model([x])[0] for x in check_inputs], exported(check_inputs)
+    assert torch.get_num_threads() == threads  # one torch thread only while ONNX Runtime runs
     differences = compare_outputs(reference, outputs)
     assert differences and not differences_above_tolerance(differences), differences
     assert sorted(os.listdir(tmp_path)) == sorted(["config.yaml", "export.json", *(
