@@ -24,6 +24,7 @@ from d2ext.checkpoint import SafeCheckpointer
 from d2ext.config import load_config
 from d2ext.engine import trainer_class
 from d2ext.export import EXPORT_FORMATS, export_model
+from d2ext.export.runtime import FORMAT_BACKENDS
 
 
 def parse_args(argv=None):
@@ -59,7 +60,7 @@ def main(argv=None):
     logger.info("Largest differences from the PyTorch model on %d test inputs: %s", args.check_images,
                 ", ".join(f"{key} {value:.2g}" for key, value in differences.items()))
     logging.getLogger("d2ext").info(f"Wrote {args.output}; run it with --backend "
-                                    f"{'onnxruntime' if args.format == 'onnx' else 'torchscript'} MODEL.WEIGHTS {args.output}")
+                                    f"{FORMAT_BACKENDS[args.format]} MODEL.WEIGHTS {args.output}")
 
 
 if __name__ == "__main__":

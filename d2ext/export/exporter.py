@@ -11,12 +11,11 @@ import torch
 from ..utils.file_io import atomic_path
 from .adapter import build_export_adapter
 from .compare import compare_outputs, differences_above_tolerance
-from .runtime import DEPLOY_EXTRA, MANIFEST, ExportedModel
+from .runtime import DEPLOY_EXTRA, FORMAT_BACKENDS, MANIFEST, ExportedModel
 
 __all__ = ["EXPORT_FORMATS", "export_model"]
 
 EXPORT_FORMATS = {"torchscript": ".ts", "onnx": ".onnx"}  # --format -> the file extension of each graph
-FORMAT_BACKENDS = {"torchscript": "torchscript", "onnx": "onnxruntime"}
 
 
 @contextlib.contextmanager
@@ -105,12 +104,13 @@ def export_model(cfg, model, batched_inputs, output_dir, export_format):
                 _save_torchscript(graph, example_inputs[name], path)
             else:
                 _save_onnx(graph, example_inputs[name], path, adapter.dynamo_onnx_export)
+    config = cfg.dump()
     with atomic_path(os.path.join(output_dir, "config.yaml")) as path, open(path, "w") as f:
-        f.write(cfg.dump())
+        f.write(config)
 
     manifest = {"format": export_format, "meta_architecture": cfg.MODEL.META_ARCHITECTURE, "graphs": files,
                 "inputs": {name: list(g.input_names) for name, g in graphs.items()},
-                "outputs": {name: list(g.output_names) for name, g in graphs.items()}, "config": cfg.dump()}
+                "outputs": {name: list(g.output_names) for name, g in graphs.items()}, "config": config}
     exported = ExportedModel(cfg, output_dir, FORMAT_BACKENDS[export_format], manifest)(batched_inputs)
     differences = compare_outputs(reference, exported)
     above = differences_above_tolerance(differences)

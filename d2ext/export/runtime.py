@@ -10,10 +10,11 @@ from torch import nn
 
 from .adapter import build_export_adapter
 
-__all__ = ["BACKENDS", "BACKEND_FORMATS", "MANIFEST", "ExportedModel", "import_onnxruntime", "read_manifest"]
+__all__ = ["BACKENDS", "BACKEND_FORMATS", "FORMAT_BACKENDS", "MANIFEST", "ExportedModel", "import_onnxruntime", "read_manifest"]
 
 MANIFEST = "export.json"
 BACKEND_FORMATS = {"torchscript": "torchscript", "onnxruntime": "onnx"}  # --backend -> the export --format it runs
+FORMAT_BACKENDS = {export_format: backend for backend, export_format in BACKEND_FORMATS.items()}
 BACKENDS = ("pytorch", *BACKEND_FORMATS)
 DEPLOY_EXTRA = 'pip install -e ".[deploy]"'
 
@@ -99,7 +100,7 @@ class ExportedModel(nn.Module):
             raise ValueError(f"--backend {backend!r}: exported models run on {', '.join(BACKEND_FORMATS)}.")
         manifest = manifest or read_manifest(folder)
         if manifest["format"] != BACKEND_FORMATS[backend]:
-            runs_on = next(b for b, f in BACKEND_FORMATS.items() if f == manifest["format"])
+            runs_on = FORMAT_BACKENDS[manifest["format"]]
             raise ValueError(f"{os.path.join(folder, MANIFEST)}: this is a {manifest['format']} export; run it with "
                              f"--backend {runs_on}, or export the model again with --format {BACKEND_FORMATS[backend]}.")
         self.adapter = build_export_adapter(cfg)
